@@ -1,0 +1,142 @@
+/** Domain types and their zod schemas, shared by the core, the plugins and the server. */
+import { z } from 'zod';
+import { parseQuantity } from './pricing/quantity.js';
+
+export const RESOURCE_KINDS = ['vm', 'pod'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+/** What a provisioner reports about a machine. */
+export const ALLOCATION_STATES = ['provisioning', 'running', 'stopped', 'failed', 'gone'] as const;
+export type AllocationStatusState = (typeof ALLOCATION_STATES)[number];
+
+/** Lifecycle of a resource as Slipway stores it. */
+export const RESOURCE_STATUSES = [
+  'PROVISIONING',
+  'RUNNING',
+  'STOPPED',
+  'FAILED',
+  'RELEASING',
+  'RELEASED',
+  'EXPIRED',
+] as const;
+export type ResourceStatus = (typeof RESOURCE_STATUSES)[number];
+/** Statuses after which the machine no longer exists and nothing more is charged. */
+export const TERMINAL_STATUSES: readonly ResourceStatus[] = ['FAILED', 'RELEASED', 'EXPIRED'];
+
+export const ResourceSpecSchema = z.object({
+  /** Whole or fractional vCPUs (0.5 = "500m"). */
+  vcpu: z.number().min(0.001).max(512),
+  memoryMb: z.number().int().min(64).max(4_194_304),
+  diskGb: z.number().int().min(0).max(65_536),
+  osType: z.string().min(1).max(64).optional(),
+  image: z.string().min(1).max(256).optional(),
+});
+export type ResourceSpec = z.infer<typeof ResourceSpecSchema>;
+
+/**
+ * A spec as clients send it: `vcpu`/`memoryMb`, or Kubernetes quantities `cpu` ("500m")
+ * and `memory` ("2Gi", "512Mi"), which are turned into vCPU and MB.
+ */
+export const ResourceSpecInputSchema = z.preprocess((raw) => {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const { cpu, memory, ...rest } = raw as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...rest };
+  if (cpu !== undefined && out.vcpu === undefined) out.vcpu = quantityOrRaw(cpu, 1);
+  if (memory !== undefined && out.memoryMb === undefined) out.memoryMb = quantityOrRaw(memory, 2 ** 20, true);
+  return out;
+}, ResourceSpecSchema);
+
+function quantityOrRaw(value: unknown, unit: number, ceil = false): unknown {
+  if (typeof value !== 'string' && typeof value !== 'number') return value;
+  try {
+    const n = parseQuantity(value) / unit;
+    return ceil ? Math.ceil(n) : Math.round(n * 1000) / 1000;
+  } catch {
+    return value; // the spec schema then reports a type error on the field
+  }
+}
+
+export const PROVISIONER_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+const labelKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'label keys are 1-63 of [A-Za-z0-9._/-]');
+export const LabelsSchema = z.record(labelKey, z.string().max(255));
+
+export const CreateResourceInputSchema = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(63)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ -'),
+  provisioner: z.string().regex(PROVISIONER_NAME, 'not a provisioner name'),
+  kind: z.enum(RESOURCE_KINDS).default('vm'),
+  spec: ResourceSpecInputSchema,
+  options: z.record(z.string(), z.unknown()).default({}),
+  labels: LabelsSchema.default({}),
+  metadata: z.record(z.string(), z.unknown()).default({}),
+  /** Client idempotency key; generated when absent. */
+  requestId: z.string().min(1).max(128).optional(),
+  /** Lifetime in seconds from creation; mutually exclusive with expiresAt. */
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(366 * 24 * 3600)
+    .optional(),
+  expiresAt: z.date().optional(),
+});
+export type CreateResourceInput = z.input<typeof CreateResourceInputSchema>;
+export type ParsedCreateResourceInput = z.output<typeof CreateResourceInputSchema>;
+
+export type Role = 'user' | 'admin';
+
+/** Who is calling: every service method takes one, and scopes what it sees by it. */
+export interface Actor {
+  readonly id: string;
+  readonly role: Role;
+}
+
+export const isAdmin = (actor: Actor): boolean => actor.role === 'admin';
+
+export interface Account {
+  id: string;
+  role: Role;
+  forgeId: string | null;
+  createdAt: Date;
+}
+
+export interface Wallet {
+  accountId: string;
+  /** Sum of all ledger entries. */
+  balance: number;
+  /** Sum of pending reservations. */
+  held: number;
+  /** balance - held: what a new reservation may take. */
+  available: number;
+}
+
+export interface Resource {
+  id: string;
+  ownerId: string;
+  name: string;
+  kind: ResourceKind;
+  provisioner: string;
+  spec: ResourceSpec;
+  options: Record<string, unknown>;
+  status: ResourceStatus;
+  externalId: string | null;
+  ip: string | null;
+  sshPort: number | null;
+  cockpitUrl: string | null;
+  metadata: Record<string, unknown>;
+  labels: Record<string, string>;
+  expiresAt: Date | null;
+  /** Credits held (while provisioning) or charged (once running). */
+  cost: number;
+  requestId: string;
+  reservationId: string | null;
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  releasedAt: Date | null;
+}

@@ -1,0 +1,91 @@
+/**
+ * The event log: every state change writes one row in the same transaction as the change,
+ * and a NOTIFY that is delivered when that transaction commits. Events carry a monotonic
+ * `seq`; users see the events of their own resources, admins see all.
+ */
+import { sql } from 'kysely';
+import { type Actor, isAdmin } from '../domain.js';
+import type { Executor } from '../storage/executor.js';
+import { jsonb } from '../storage/executor.js';
+
+export type EventType = 'vm' | 'system' | 'admin';
+export type Severity = 'info' | 'warning' | 'critical';
+
+export interface SlipwayEvent {
+  seq: number;
+  type: EventType;
+  action: string;
+  severity: Severity;
+  actorId: string | null;
+  ownerId: string | null;
+  resourceId: string | null;
+  data: Record<string, unknown>;
+  createdAt: Date;
+}
+
+export interface NewEvent {
+  type: EventType;
+  action: string;
+  severity?: Severity;
+  actorId?: string | null;
+  ownerId?: string | null;
+  resourceId?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export const EVENTS_CHANNEL = 'slipway_events';
+
+export interface EventQuery {
+  /** Only events with seq greater than this. */
+  after?: number;
+  first?: number;
+  resourceId?: string;
+  type?: EventType;
+}
+
+export class EventLog {
+  async append(db: Executor, event: NewEvent): Promise<number> {
+    const row = await db
+      .insertInto('events')
+      .values({
+        type: event.type,
+        action: event.action,
+        severity: event.severity ?? 'info',
+        actor_id: event.actorId ?? null,
+        owner_id: event.ownerId ?? null,
+        resource_id: event.resourceId ?? null,
+        data: jsonb(event.data ?? {}),
+        created_at: new Date(),
+      })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    // Delivered at commit, so watchers never see an event whose change was rolled back.
+    await sql`select pg_notify(${EVENTS_CHANNEL}, ${String(row.seq)})`.execute(db);
+    return row.seq;
+  }
+
+  /** Events visible to `actor`, oldest first. */
+  async list(db: Executor, actor: Actor, query: EventQuery = {}): Promise<SlipwayEvent[]> {
+    let q = db
+      .selectFrom('events')
+      .selectAll()
+      .orderBy('seq', 'asc')
+      .limit(Math.min(Math.max(query.first ?? 50, 1), 500));
+    if (!isAdmin(actor)) q = q.where('owner_id', '=', actor.id);
+    if (query.after !== undefined) q = q.where('seq', '>', query.after);
+    if (query.resourceId !== undefined) q = q.where('resource_id', '=', query.resourceId);
+    if (query.type !== undefined) q = q.where('type', '=', query.type);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      seq: r.seq,
+      type: r.type,
+      action: r.action,
+      severity: r.severity,
+      actorId: r.actor_id,
+      ownerId: r.owner_id,
+      resourceId: r.resource_id,
+      data: r.data,
+      createdAt: r.created_at,
+    }));
+  }
+}

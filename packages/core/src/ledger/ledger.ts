@@ -1,0 +1,216 @@
+/**
+ * The credit ledger. Invariants, each kept inside one transaction:
+ *   wallets.balance = Σ ledger_entries.amount            (every balance change is an entry)
+ *   wallets.held    = Σ reservations.amount where pending (every hold is a reservation)
+ *   available       = balance − held ≥ 0 for every successful reserve
+ * A reserve is one conditional statement, so concurrent reserves can never overspend.
+ */
+import { sql } from 'kysely';
+import type { Role, Wallet } from '../domain.js';
+import { InsufficientCreditsError, SlipwayError, validationError } from '../errors.js';
+import type { Executor } from '../storage/executor.js';
+import type { ReservationState } from '../storage/schema.js';
+
+export interface ReserveInput {
+  reservationId: string;
+  accountId: string;
+  amount: number;
+  expiresAt: Date;
+  resourceId?: string | null;
+}
+
+export interface LedgerAudit {
+  balance: number;
+  ledgerSum: number;
+  held: number;
+  pendingSum: number;
+}
+
+const MAX_GRANT = 1_000_000_000;
+
+export class CreditLedger {
+  /** Create the account and its empty wallet if missing. Role changes are recorded. */
+  async ensureAccount(db: Executor, id: string, role: Role = 'user'): Promise<void> {
+    await db
+      .insertInto('accounts')
+      .values({ id, role, forge_id: null })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ role }).where('accounts.role', '<>', role))
+      .execute();
+    await db
+      .insertInto('wallets')
+      .values({ account_id: id, updated_at: new Date() })
+      .onConflict((oc) => oc.column('account_id').doNothing())
+      .execute();
+  }
+
+  async wallet(db: Executor, accountId: string): Promise<Wallet> {
+    const row = await db
+      .selectFrom('wallets')
+      .select(['balance', 'held'])
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    const balance = row?.balance ?? 0;
+    const held = row?.held ?? 0;
+    return { accountId, balance, held, available: balance - held };
+  }
+
+  /**
+   * Add (or, with a negative amount, remove) credits. A removal never takes the balance
+   * below what is currently held. Returns the ledger entry id.
+   */
+  async grant(
+    db: Executor,
+    input: { accountId: string; amount: number; actorId: string | null; note?: string | null },
+  ): Promise<number> {
+    const { accountId, amount } = input;
+    if (!Number.isSafeInteger(amount) || amount === 0 || Math.abs(amount) > MAX_GRANT) {
+      throw validationError('amount', `must be a non-zero integer of at most ${MAX_GRANT} in size`);
+    }
+    const updated = await db
+      .updateTable('wallets')
+      .set({ balance: sql`balance + ${amount}`, updated_at: new Date() })
+      .where('account_id', '=', accountId)
+      .where(sql<boolean>`balance - held + ${amount} >= 0`)
+      .returning('account_id')
+      .executeTakeFirst();
+    if (!updated) {
+      const w = await this.wallet(db, accountId);
+      throw new InsufficientCreditsError(-amount, w.available);
+    }
+    const entry = await db
+      .insertInto('ledger_entries')
+      .values({
+        account_id: accountId,
+        amount,
+        kind: amount > 0 ? 'grant' : 'adjustment',
+        reservation_id: null,
+        resource_id: null,
+        actor_id: input.actorId,
+        note: input.note ?? null,
+        created_at: new Date(),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return entry.id;
+  }
+
+  /**
+   * Hold `amount` credits: one statement that raises `held` only if `balance − held` covers
+   * it and records the reservation. Throws InsufficientCreditsError otherwise.
+   */
+  async reserve(db: Executor, input: ReserveInput): Promise<void> {
+    if (!Number.isSafeInteger(input.amount) || input.amount <= 0) {
+      throw new SlipwayError('VALIDATION_FAILED', 'a reservation must be a positive integer', {
+        details: { field: 'amount' },
+      });
+    }
+    const result = await sql<{ id: string }>`
+      with held as (
+        update wallets set held = held + ${input.amount}, updated_at = now()
+        where account_id = ${input.accountId} and balance - held >= ${input.amount}
+        returning account_id
+      )
+      insert into reservations (id, account_id, amount, state, resource_id, expires_at, created_at)
+      select ${input.reservationId}::uuid, account_id, ${input.amount}, 'pending', ${input.resourceId ?? null}::uuid,
+             ${input.expiresAt}::timestamptz, now()
+      from held
+      returning id`.execute(db);
+    if (result.rows.length === 0) {
+      const w = await this.wallet(db, input.accountId);
+      throw new InsufficientCreditsError(input.amount, w.available);
+    }
+  }
+
+  /**
+   * Charge a pending reservation: `charge` (default: the whole hold, never more) leaves the
+   * balance as a ledger entry and the hold is freed. Returns the amount charged, or null when
+   * the reservation was no longer pending (already settled by someone else).
+   */
+  async commit(
+    db: Executor,
+    reservationId: string,
+    opts: { charge?: number; resourceId?: string | null; actorId?: string | null } = {},
+  ): Promise<number | null> {
+    const res = await this.#settle(db, reservationId, 'committed', opts.charge);
+    if (!res) return null;
+    const charged = res.charged;
+    await db
+      .updateTable('wallets')
+      .set({ balance: sql`balance - ${charged}`, held: sql`held - ${res.amount}`, updated_at: new Date() })
+      .where('account_id', '=', res.account_id)
+      .execute();
+    if (charged > 0) {
+      await db
+        .insertInto('ledger_entries')
+        .values({
+          account_id: res.account_id,
+          amount: -charged,
+          kind: 'charge',
+          reservation_id: reservationId,
+          resource_id: opts.resourceId ?? res.resource_id,
+          actor_id: opts.actorId ?? null,
+          note: null,
+          created_at: new Date(),
+        })
+        .execute();
+    }
+    return charged;
+  }
+
+  /** Free a pending hold without charging (`released`, or `expired` by the sweeper). */
+  async release(db: Executor, reservationId: string, state: 'released' | 'expired' = 'released'): Promise<boolean> {
+    const res = await this.#settle(db, reservationId, state);
+    if (!res) return false;
+    await db
+      .updateTable('wallets')
+      .set({ held: sql`held - ${res.amount}`, updated_at: new Date() })
+      .where('account_id', '=', res.account_id)
+      .execute();
+    return true;
+  }
+
+  async reservationState(db: Executor, reservationId: string): Promise<ReservationState | undefined> {
+    const row = await db.selectFrom('reservations').select('state').where('id', '=', reservationId).executeTakeFirst();
+    return row?.state;
+  }
+
+  /** The cached balances and the sums they cache, for invariant checks. */
+  async audit(db: Executor, accountId: string): Promise<LedgerAudit> {
+    const w = await this.wallet(db, accountId);
+    const ledger = await db
+      .selectFrom('ledger_entries')
+      .select(sql<number>`coalesce(sum(amount), 0)`.as('sum'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirstOrThrow();
+    const pending = await db
+      .selectFrom('reservations')
+      .select(sql<number>`coalesce(sum(amount), 0)`.as('sum'))
+      .where('account_id', '=', accountId)
+      .where('state', '=', 'pending')
+      .executeTakeFirstOrThrow();
+    return { balance: w.balance, ledgerSum: Number(ledger.sum), held: w.held, pendingSum: Number(pending.sum) };
+  }
+
+  /** Move a pending reservation to a final state; null if it was not pending. */
+  async #settle(db: Executor, reservationId: string, state: Exclude<ReservationState, 'pending'>, charge?: number) {
+    if (charge !== undefined && (!Number.isSafeInteger(charge) || charge < 0)) {
+      throw new SlipwayError('VALIDATION_FAILED', 'a charge must be a non-negative integer', {
+        details: { field: 'charge' },
+      });
+    }
+    const row = await db
+      .updateTable('reservations')
+      .set({
+        state,
+        settled_at: new Date(),
+        charged:
+          state === 'committed' ? (charge === undefined ? sql`amount` : sql`least(${charge}::int8, amount)`) : null,
+      })
+      .where('id', '=', reservationId)
+      .where('state', '=', 'pending')
+      .returning(['account_id', 'amount', 'charged', 'resource_id'])
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return { ...row, charged: row.charged ?? 0 };
+  }
+}

@@ -1,0 +1,42 @@
+import type { ResourceSpec } from '../domain.js';
+import { SlipwayError } from '../errors.js';
+import { CAPABILITIES } from '../provisioner/capabilities.js';
+import type { RuntimeProvisioner } from '../provisioner/runtime-provisioner.js';
+import { PRICING_POLICIES, type PricingPolicy, type PricingPolicyName } from './pricing.js';
+
+/** Pricing per provisioner name: a policy name or a custom function. */
+export type PricingConfig = Record<string, PricingPolicyName | PricingPolicy>;
+
+/** Picks the price for a provisioner: its own quote if it has one, else its configured policy. */
+export class Pricer {
+  readonly #config: PricingConfig;
+  readonly #fallback: PricingPolicyName | PricingPolicy;
+
+  constructor(config: PricingConfig = {}, fallback: PricingPolicyName | PricingPolicy = 'standard') {
+    this.#config = config;
+    this.#fallback = fallback;
+  }
+
+  policyName(provisioner: string): string {
+    const p = this.#config[provisioner] ?? this.#fallback;
+    return typeof p === 'string' ? p : 'custom';
+  }
+
+  async quote(runtime: RuntimeProvisioner, spec: ResourceSpec, options: Record<string, unknown>): Promise<number> {
+    const plugin = runtime.plugin;
+    const configured = this.#config[runtime.name];
+    let price: number;
+    if (configured === undefined && CAPABILITIES.priceQuote(plugin)) price = await plugin.quote(spec, options);
+    else {
+      const policy = configured ?? this.#fallback;
+      price = (typeof policy === 'string' ? PRICING_POLICIES[policy] : policy)(spec);
+    }
+    if (!Number.isSafeInteger(price) || price < 1) {
+      throw new SlipwayError(
+        'PROVISIONER_INVALID_OUTPUT',
+        `price for ${runtime.name} is not a positive integer: ${price}`,
+      );
+    }
+    return price;
+  }
+}

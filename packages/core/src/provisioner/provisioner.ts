@@ -1,0 +1,115 @@
+/**
+ * The Provisioner contract: the one interface every compute back-end implements.
+ *
+ * It has exactly five members and changing it is a semver-major change. Everything else a
+ * provisioner can do is an optional capability (see ./capabilities.ts) that the core
+ * detects at run time, so adding a capability never breaks an existing plugin.
+ *
+ * The core never calls a provisioner directly: it goes through RuntimeProvisioner, which
+ * adds time-outs, abort, output validation and error wrapping.
+ */
+import type { AllocationStatusState, ResourceKind, ResourceSpec } from '../domain.js';
+
+export interface Provisioner {
+  /**
+   * Unique key under which the provisioner is registered and stored on every resource
+   * ("qemu", "pool", "digitalocean", "runpod", "demo"). Lowercase letters, digits and `-`.
+   */
+  readonly name: string;
+
+  /** True when the provisioner allocates nothing real (demo pools, the demo provisioner). */
+  readonly isDemo: boolean;
+
+  /**
+   * Create or assign a machine for `req`.
+   *
+   * Must be idempotent for the same `req.resourceId`/`req.requestId`: the core retries after
+   * crashes and time-outs, and a retry must return the machine built by the first attempt
+   * rather than build a second one. Should stop promptly when `ctx.signal` aborts. On
+   * failure it throws; the core releases the credit hold and marks the resource failed.
+   */
+  allocate(req: AllocationRequest, ctx: ProvisionContext): Promise<Allocation>;
+
+  /**
+   * Destroy or return the machine. Idempotent: releasing something already gone (or never
+   * created) succeeds.
+   */
+  release(allocation: Allocation, ctx: ProvisionContext): Promise<void>;
+
+  /** Report what the machine is doing now. A machine that no longer exists is `gone`. */
+  status(allocation: Allocation, ctx: ProvisionContext): Promise<AllocationStatus>;
+}
+
+/** What the core asks a provisioner to allocate. */
+export interface AllocationRequest {
+  /** Slipway's id for the resource; stable across retries. */
+  readonly resourceId: string;
+  /** The client's idempotency key; stable across retries. Tag cloud resources with it. */
+  readonly requestId: string;
+  /** Account that owns the resource. */
+  readonly ownerId: string;
+  readonly name: string;
+  readonly kind: ResourceKind;
+  readonly spec: ResourceSpec;
+  /** Provisioner-specific options, already parsed by the provisioner's `optionsSchema`. */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly expiresAt: Date | null;
+}
+
+/** What a provisioner returns from `allocate`; stored on the resource and handed back later. */
+export interface Allocation {
+  /** The same `resourceId` the request carried. */
+  readonly resourceId: string;
+  /** The provider's id (droplet id, pod id, pool machine id, QEMU VM id). */
+  readonly externalId: string;
+  readonly ip?: string | null;
+  readonly sshPort?: number | null;
+  readonly cockpitUrl?: string | null;
+  /** State right after allocation; defaults to `running`. */
+  readonly state?: AllocationStatusState;
+  /** Actual cost in credits when it differs from the quote (never more than the hold). */
+  readonly cost?: number;
+  /** Provisioner-private data, kept by the core and given back on release and status. */
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+export interface AllocationStatus {
+  readonly state: AllocationStatusState;
+  readonly ip?: string | null;
+  readonly sshPort?: number | null;
+  readonly cockpitUrl?: string | null;
+  readonly message?: string;
+}
+
+/** What the core hands a provisioner on every call. */
+export interface ProvisionContext {
+  /** Aborted on time-out or when the caller gives up; long operations must honour it. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Emit a lifecycle event (stored in the event log with the resource). */
+  readonly events: EventSink;
+}
+
+export interface Logger {
+  debug(msg: string, data?: Record<string, unknown>): void;
+  info(msg: string, data?: Record<string, unknown>): void;
+  warn(msg: string, data?: Record<string, unknown>): void;
+  error(msg: string, data?: Record<string, unknown>): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface ProvisionerEvent {
+  readonly action: string;
+  readonly severity?: 'info' | 'warning' | 'critical';
+  readonly data?: Record<string, unknown>;
+}
+
+export interface EventSink {
+  emit(event: ProvisionerEvent): void;
+}

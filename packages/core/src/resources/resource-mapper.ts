@@ -1,0 +1,74 @@
+import type { Selectable } from 'kysely';
+import type { Resource, ResourceSpec, ResourceStatus } from '../domain.js';
+import type { Allocation } from '../provisioner/provisioner.js';
+import type { ResourcesTable } from '../storage/schema.js';
+
+export type ResourceRow = Selectable<ResourcesTable>;
+
+export function toResource(r: ResourceRow): Resource {
+  return {
+    id: r.id,
+    ownerId: r.owner_id,
+    name: r.name,
+    kind: r.kind,
+    provisioner: r.provisioner,
+    spec: r.spec as ResourceSpec,
+    options: r.options,
+    status: r.status as ResourceStatus,
+    externalId: r.external_id,
+    ip: r.ip,
+    sshPort: r.ssh_port,
+    cockpitUrl: r.cockpit_url,
+    metadata: r.metadata,
+    labels: r.labels,
+    expiresAt: r.expires_at,
+    cost: r.cost,
+    requestId: r.request_id,
+    reservationId: r.reservation_id,
+    error: r.error,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    releasedAt: r.released_at,
+  };
+}
+
+/** The allocation a provisioner returned, rebuilt from the stored row for release/status. */
+export function toAllocation(r: ResourceRow): Allocation {
+  return {
+    resourceId: r.id,
+    externalId: r.external_id ?? '',
+    ip: r.ip,
+    sshPort: r.ssh_port,
+    cockpitUrl: r.cockpit_url,
+    ...(r.allocation_data ? { data: r.allocation_data } : {}),
+  };
+}
+
+/** RFC 7386 JSON merge patch: objects merge recursively, `null` deletes a key. */
+export function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else if (isPlainObject(value) && isPlainObject(out[key])) {
+      out[key] = mergePatch(out[key] as Record<string, unknown>, value);
+    } else if (isPlainObject(value)) out[key] = mergePatch({}, value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Stable JSON (sorted keys) for comparing request parameters. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (isPlainObject(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => value[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

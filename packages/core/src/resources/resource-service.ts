@@ -1,0 +1,576 @@
+/**
+ * Resource lifecycle with credit admission:
+ *   validate → idempotency (owner, requestId) → price → reserve (hold, TTL) → allocate
+ *   → success: commit (charge) · failure: release the hold, mark FAILED.
+ * No transaction is ever held open across a provisioner call, and every state change
+ * writes an event in the same transaction.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import {
+  type Actor,
+  CreateResourceInputSchema,
+  isAdmin,
+  type ParsedCreateResourceInput,
+  type Resource,
+  type ResourceSpec,
+  type ResourceStatus,
+} from '../domain.js';
+import { isSlipwayError, notFound, SlipwayError } from '../errors.js';
+import type { EventLog } from '../events/event-log.js';
+import type { CreditLedger } from '../ledger/ledger.js';
+import type { Pricer } from '../pricing/pricer.js';
+import type { Clock, EventSink, Logger } from '../provisioner/provisioner.js';
+import type { ProvisionerRegistry } from '../provisioner/registry.js';
+import type { RuntimeProvisioner } from '../provisioner/runtime-provisioner.js';
+import { type Executor, jsonb, pgErrorCode } from '../storage/executor.js';
+import type { SlipwayDatabase } from '../storage/schema.js';
+import { parseOrThrow } from '../util/parse.js';
+import { canonicalJson, mergePatch, type ResourceRow, toAllocation, toResource } from './resource-mapper.js';
+
+export interface ResourcePolicy {
+  /** How long a hold lives before the sweeper reconciles it (ms). Default 15 min. */
+  holdTtlMs: number;
+  /** Refund the hold when an allocation fails. Default true. */
+  refundOnFailure: boolean;
+  /** Largest metadata document, in bytes of JSON. Default 64 KiB. */
+  maxMetadataBytes: number;
+}
+
+export const DEFAULT_RESOURCE_POLICY: ResourcePolicy = {
+  holdTtlMs: 15 * 60_000,
+  refundOnFailure: true,
+  maxMetadataBytes: 64 * 1024,
+};
+
+export interface ResourceServiceDeps {
+  db: Kysely<SlipwayDatabase>;
+  registry: ProvisionerRegistry;
+  ledger: CreditLedger;
+  events: EventLog;
+  pricer: Pricer;
+  clock: Clock;
+  logger: Logger;
+  policy: ResourcePolicy;
+}
+
+export interface Quote {
+  provisioner: string;
+  price: number;
+  available: number;
+  /** Whether a create with this input would be admitted right now. */
+  admitted: boolean;
+}
+
+export interface ListResourcesQuery {
+  status?: ResourceStatus[];
+  provisioner?: string;
+  /** Admins only: one owner's resources. */
+  ownerId?: string;
+  first?: number;
+  /** Opaque cursor from a previous page. */
+  after?: string;
+}
+
+export interface ResourcePage {
+  items: Resource[];
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+interface Prepared {
+  input: ParsedCreateResourceInput;
+  runtime: RuntimeProvisioner;
+  options: Record<string, unknown>;
+  spec: ResourceSpec;
+  price: number;
+  expiresAt: Date | null;
+  params: Record<string, unknown>;
+}
+
+const RELEASABLE: readonly ResourceStatus[] = ['RUNNING', 'STOPPED', 'FAILED'];
+
+export class ResourceService {
+  readonly #d: ResourceServiceDeps;
+
+  constructor(deps: ResourceServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** Price a request and say whether it would be admitted now; writes nothing. */
+  async quote(actor: Actor, input: unknown): Promise<Quote> {
+    const p = await this.#prepare(input);
+    const wallet = await this.#d.ledger.wallet(this.#d.db, actor.id);
+    return {
+      provisioner: p.runtime.name,
+      price: p.price,
+      available: wallet.available,
+      admitted: wallet.available >= p.price,
+    };
+  }
+
+  /** Create a resource for `actor`, charging credits only if the allocation succeeds. */
+  async create(actor: Actor, input: unknown, opts: { signal?: AbortSignal } = {}): Promise<Resource> {
+    const p = await this.#prepare(input);
+    const { db, ledger, events, clock } = this.#d;
+    const requestId = p.input.requestId ?? randomUUID();
+    const resourceId = randomUUID();
+    const reservationId = randomUUID();
+    const now = clock.now();
+
+    let row: ResourceRow;
+    try {
+      row = await db.transaction().execute(async (trx) => {
+        await ledger.ensureAccount(trx, actor.id, actor.role);
+        const existing = await this.#byRequestId(trx, actor.id, requestId);
+        if (existing) return existing;
+        await ledger.reserve(trx, {
+          reservationId,
+          accountId: actor.id,
+          amount: p.price,
+          expiresAt: new Date(now.getTime() + this.#d.policy.holdTtlMs),
+          resourceId,
+        });
+        const inserted = await trx
+          .insertInto('resources')
+          .values({
+            id: resourceId,
+            owner_id: actor.id,
+            name: p.input.name,
+            kind: p.input.kind,
+            provisioner: p.runtime.name,
+            spec: jsonb(p.spec),
+            options: jsonb(p.options),
+            status: 'PROVISIONING',
+            metadata: jsonb(p.input.metadata),
+            labels: jsonb(p.input.labels),
+            expires_at: p.expiresAt,
+            cost: p.price,
+            request_id: requestId,
+            request_params: jsonb(p.params),
+            reservation_id: reservationId,
+            created_at: now,
+            updated_at: now,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await events.append(trx, {
+          type: 'vm',
+          action: 'resource.requested',
+          actorId: actor.id,
+          ownerId: actor.id,
+          resourceId,
+          data: { provisioner: p.runtime.name, price: p.price, requestId },
+        });
+        return inserted;
+      });
+    } catch (error) {
+      // A concurrent request with the same requestId won the insert: answer as a retry.
+      if (pgErrorCode(error) !== '23505') throw error;
+      const existing = await this.#byRequestId(db, actor.id, requestId);
+      if (!existing) throw error;
+      row = existing;
+    }
+    if (row.id !== resourceId) return this.#answerRetry(row, p.params);
+
+    return this.#allocate(actor, row, p, opts.signal);
+  }
+
+  async #allocate(actor: Actor, row: ResourceRow, p: Prepared, signal?: AbortSignal): Promise<Resource> {
+    const { db, ledger, events } = this.#d;
+    const reservationId = row.reservation_id as string;
+    try {
+      const allocation = await p.runtime.allocate(
+        {
+          resourceId: row.id,
+          requestId: row.request_id,
+          ownerId: row.owner_id,
+          name: row.name,
+          kind: row.kind,
+          spec: p.spec,
+          options: p.options,
+          labels: row.labels,
+          expiresAt: row.expires_at,
+        },
+        { signal, events: this.#sink(row) },
+      );
+      const updated = await db.transaction().execute(async (trx) => {
+        const charged = await ledger.commit(trx, reservationId, {
+          charge: allocation.cost ?? p.price,
+          resourceId: row.id,
+          actorId: actor.id,
+        });
+        const next = await trx
+          .updateTable('resources')
+          .set({
+            status:
+              allocation.state === 'stopped'
+                ? 'STOPPED'
+                : allocation.state === 'provisioning'
+                  ? 'PROVISIONING'
+                  : 'RUNNING',
+            external_id: allocation.externalId,
+            ip: allocation.ip ?? null,
+            ssh_port: allocation.sshPort ?? null,
+            cockpit_url: allocation.cockpitUrl ?? null,
+            allocation_data: allocation.data ? jsonb(allocation.data) : null,
+            cost: charged ?? p.price,
+            updated_at: this.#d.clock.now(),
+          })
+          .where('id', '=', row.id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await events.append(trx, {
+          type: 'vm',
+          action: 'resource.created',
+          actorId: actor.id,
+          ownerId: row.owner_id,
+          resourceId: row.id,
+          data: { externalId: allocation.externalId, charged: charged ?? p.price, ip: allocation.ip ?? null },
+        });
+        return next;
+      });
+      return toResource(updated);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await db.transaction().execute(async (trx) => {
+        const refunded = this.#d.policy.refundOnFailure
+          ? await ledger.release(trx, reservationId)
+          : (await ledger.commit(trx, reservationId, { resourceId: row.id, actorId: actor.id })) !== null;
+        await trx
+          .updateTable('resources')
+          .set({
+            status: 'FAILED',
+            error: message,
+            cost: this.#d.policy.refundOnFailure ? 0 : row.cost,
+            updated_at: this.#d.clock.now(),
+          })
+          .where('id', '=', row.id)
+          .execute();
+        await events.append(trx, {
+          type: 'vm',
+          action: 'resource.failed',
+          severity: 'warning',
+          actorId: actor.id,
+          ownerId: row.owner_id,
+          resourceId: row.id,
+          data: { error: message, code: isSlipwayError(error) ? error.code : 'PROVISIONER_FAILED', refunded },
+        });
+      });
+      throw failure(error, row.id);
+    }
+  }
+
+  /** Release the machine through its provisioner, then mark the resource RELEASED. */
+  async release(actor: Actor, id: string, opts: { signal?: AbortSignal } = {}): Promise<Resource> {
+    const { db, events } = this.#d;
+    const claimed = await db.transaction().execute(async (trx) => {
+      const row = await this.#visible(trx, actor, id, true);
+      if (row.status === 'RELEASED' || row.status === 'EXPIRED' || row.status === 'RELEASING')
+        return { row, done: true };
+      if (!RELEASABLE.includes(row.status as ResourceStatus)) {
+        throw new SlipwayError('INVALID_STATE', `resource ${id} is ${row.status} and cannot be released yet`, {
+          details: { status: row.status },
+        });
+      }
+      const next = await trx
+        .updateTable('resources')
+        .set({ status: 'RELEASING', updated_at: this.#d.clock.now() })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await events.append(trx, {
+        type: 'vm',
+        action: 'resource.releasing',
+        actorId: actor.id,
+        ownerId: row.owner_id,
+        resourceId: id,
+        data: { from: row.status },
+      });
+      return { row: next, done: false, from: row.status };
+    });
+    if (claimed.done) return toResource(claimed.row);
+
+    const row = claimed.row;
+    // A failed allocation left nothing at the provider worth a call; everything else is released there.
+    if (claimed.from !== 'FAILED' && row.external_id) {
+      try {
+        await this.#d.registry
+          .get(row.provisioner)
+          .release(toAllocation(row), { signal: opts.signal, events: this.#sink(row) });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        await db.transaction().execute(async (trx) => {
+          await trx
+            .updateTable('resources')
+            .set({ status: claimed.from as string, error: message, updated_at: this.#d.clock.now() })
+            .where('id', '=', id)
+            .execute();
+          await events.append(trx, {
+            type: 'vm',
+            action: 'resource.release_failed',
+            severity: 'critical',
+            actorId: actor.id,
+            ownerId: row.owner_id,
+            resourceId: id,
+            data: { error: message },
+          });
+        });
+        throw failure(error, id);
+      }
+    }
+    const released = await db.transaction().execute(async (trx) => {
+      const now = this.#d.clock.now();
+      const next = await trx
+        .updateTable('resources')
+        .set({ status: 'RELEASED', released_at: now, updated_at: now })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await events.append(trx, {
+        type: 'vm',
+        action: 'resource.released',
+        actorId: actor.id,
+        ownerId: row.owner_id,
+        resourceId: id,
+      });
+      return next;
+    });
+    return toResource(released);
+  }
+
+  /** Ask the provisioner what the machine is doing and store it. */
+  async refresh(actor: Actor, id: string, opts: { signal?: AbortSignal } = {}): Promise<Resource> {
+    const row = await this.#visible(this.#d.db, actor, id);
+    if (row.status !== 'RUNNING' && row.status !== 'STOPPED') return toResource(row);
+    const status = await this.#d.registry
+      .get(row.provisioner)
+      .status(toAllocation(row), { signal: opts.signal, events: this.#sink(row) });
+    const next: ResourceStatus =
+      status.state === 'stopped'
+        ? 'STOPPED'
+        : status.state === 'running' || status.state === 'provisioning'
+          ? 'RUNNING'
+          : 'FAILED';
+    const updated = await this.#d.db.transaction().execute(async (trx) => {
+      const out = await trx
+        .updateTable('resources')
+        .set({
+          status: next,
+          ip: status.ip === undefined ? row.ip : status.ip,
+          ssh_port: status.sshPort === undefined ? row.ssh_port : status.sshPort,
+          cockpit_url: status.cockpitUrl === undefined ? row.cockpit_url : status.cockpitUrl,
+          error: next === 'FAILED' ? (status.message ?? `machine is ${status.state} at the provider`) : row.error,
+          updated_at: this.#d.clock.now(),
+        })
+        .where('id', '=', id)
+        .where('status', '=', row.status)
+        .returningAll()
+        .executeTakeFirst();
+      if (out && out.status !== row.status) {
+        await this.#d.events.append(trx, {
+          type: 'vm',
+          action: 'resource.status_changed',
+          severity: next === 'FAILED' ? 'critical' : 'info',
+          actorId: actor.id,
+          ownerId: row.owner_id,
+          resourceId: id,
+          data: { from: row.status, to: next, providerState: status.state },
+        });
+      }
+      return out;
+    });
+    return toResource(updated ?? (await this.#visible(this.#d.db, actor, id)));
+  }
+
+  async get(actor: Actor, id: string): Promise<Resource> {
+    return toResource(await this.#visible(this.#d.db, actor, id));
+  }
+
+  async list(actor: Actor, query: ListResourcesQuery = {}): Promise<ResourcePage> {
+    const first = Math.min(Math.max(query.first ?? 20, 1), 100);
+    let q = this.#d.db
+      .selectFrom('resources')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(first + 1);
+    if (!isAdmin(actor)) q = q.where('owner_id', '=', actor.id);
+    else if (query.ownerId) q = q.where('owner_id', '=', query.ownerId);
+    if (query.status?.length) q = q.where('status', 'in', query.status);
+    if (query.provisioner) q = q.where('provisioner', '=', query.provisioner);
+    if (query.after) {
+      const { createdAt, id } = decodeCursor(query.after);
+      q = q.where((eb) =>
+        eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]),
+      );
+    }
+    const rows = await q.execute();
+    const items = rows.slice(0, first).map(toResource);
+    const last = items.at(-1);
+    return { items, hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last) : null };
+  }
+
+  /** JSON merge-patch the metadata (null deletes a key). */
+  async updateMetadata(actor: Actor, id: string, patch: unknown): Promise<Resource> {
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+      throw new SlipwayError('VALIDATION_FAILED', 'metadata: must be a JSON object', {
+        details: { field: 'metadata' },
+      });
+    }
+    return this.#d.db.transaction().execute(async (trx) => {
+      const row = await this.#visible(trx, actor, id, true);
+      const merged = mergePatch(row.metadata, patch as Record<string, unknown>);
+      const size = Buffer.byteLength(JSON.stringify(merged));
+      if (size > this.#d.policy.maxMetadataBytes) {
+        throw new SlipwayError(
+          'VALIDATION_FAILED',
+          `metadata: ${size} bytes exceeds ${this.#d.policy.maxMetadataBytes}`,
+          {
+            details: { field: 'metadata' },
+          },
+        );
+      }
+      const out = await trx
+        .updateTable('resources')
+        .set({ metadata: jsonb(merged), updated_at: this.#d.clock.now() })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.#d.events.append(trx, {
+        type: 'vm',
+        action: 'resource.metadata_updated',
+        actorId: actor.id,
+        ownerId: row.owner_id,
+        resourceId: id,
+        data: { keys: Object.keys(patch) },
+      });
+      return toResource(out);
+    });
+  }
+
+  async #prepare(raw: unknown): Promise<Prepared> {
+    const input = parseOrThrow(CreateResourceInputSchema, raw);
+    if (!this.#d.registry.has(input.provisioner)) {
+      throw new SlipwayError('UNKNOWN_PROVISIONER', `no provisioner named ${input.provisioner}`, {
+        details: { field: 'provisioner', name: input.provisioner },
+      });
+    }
+    const runtime = this.#d.registry.get(input.provisioner);
+    const options = runtime.parseOptions(input.options);
+    const now = this.#d.clock.now();
+    if (input.ttlSeconds !== undefined && input.expiresAt !== undefined) {
+      throw new SlipwayError('VALIDATION_FAILED', 'expiresAt: give either ttlSeconds or expiresAt', {
+        details: { field: 'expiresAt' },
+      });
+    }
+    if (input.expiresAt !== undefined && input.expiresAt.getTime() <= now.getTime()) {
+      throw new SlipwayError('VALIDATION_FAILED', 'expiresAt: must be in the future', {
+        details: { field: 'expiresAt' },
+      });
+    }
+    const expiresAt =
+      input.expiresAt ?? (input.ttlSeconds !== undefined ? new Date(now.getTime() + input.ttlSeconds * 1000) : null);
+    const price = await this.#d.pricer.quote(runtime, input.spec, options);
+    const params = {
+      name: input.name,
+      provisioner: input.provisioner,
+      kind: input.kind,
+      spec: input.spec,
+      options,
+      labels: input.labels,
+      metadata: input.metadata,
+      ttlSeconds: input.ttlSeconds ?? null,
+      expiresAt: input.expiresAt?.toISOString() ?? null,
+    };
+    return { input, runtime, options, spec: input.spec, price, expiresAt, params };
+  }
+
+  /** A create whose (owner, requestId) exists: same parameters → same answer; else a typed error. */
+  #answerRetry(row: ResourceRow, params: Record<string, unknown>): Resource {
+    const stored = row.request_params;
+    const fields = Object.keys({ ...stored, ...params }).filter(
+      (k) => canonicalJson(stored[k] ?? null) !== canonicalJson(params[k] ?? null),
+    );
+    if (fields.length > 0) {
+      throw new SlipwayError(
+        'IDEMPOTENCY_MISMATCH',
+        `requestId ${row.request_id} was used with different ${fields.join(', ')}`,
+        { details: { fields, requestId: row.request_id, resourceId: row.id } },
+      );
+    }
+    if (row.status === 'PROVISIONING') {
+      throw new SlipwayError('REQUEST_IN_PROGRESS', `request ${row.request_id} is still being provisioned`, {
+        details: { requestId: row.request_id, resourceId: row.id },
+      });
+    }
+    if (row.status === 'FAILED') {
+      throw new SlipwayError('PROVISIONER_FAILED', row.error ?? 'allocation failed', {
+        details: { requestId: row.request_id, resourceId: row.id },
+      });
+    }
+    return toResource(row);
+  }
+
+  async #byRequestId(db: Executor, ownerId: string, requestId: string): Promise<ResourceRow | undefined> {
+    return db
+      .selectFrom('resources')
+      .selectAll()
+      .where('owner_id', '=', ownerId)
+      .where('request_id', '=', requestId)
+      .executeTakeFirst();
+  }
+
+  /** The row if `actor` may see it (owner or admin); NOT_FOUND otherwise, never FORBIDDEN. */
+  async #visible(db: Executor, actor: Actor, id: string, forUpdate = false): Promise<ResourceRow> {
+    if (!UUID.test(id)) throw notFound('resource', id);
+    let q = db.selectFrom('resources').selectAll().where('id', '=', id);
+    if (!isAdmin(actor)) q = q.where('owner_id', '=', actor.id);
+    const row = await (forUpdate ? q.forUpdate() : q).executeTakeFirst();
+    if (!row) throw notFound('resource', id);
+    return row;
+  }
+
+  /** Events a provisioner emits are stored against the resource, outside any transaction. */
+  #sink(row: ResourceRow): EventSink {
+    return {
+      emit: (event) => {
+        this.#d.events
+          .append(this.#d.db, {
+            type: 'vm',
+            action: event.action,
+            severity: event.severity ?? 'info',
+            ownerId: row.owner_id,
+            resourceId: row.id,
+            data: { provisioner: row.provisioner, ...event.data },
+          })
+          .catch((error: unknown) =>
+            this.#d.logger.warn('could not store provisioner event', { error: String(error), action: event.action }),
+          );
+      },
+    };
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function failure(error: unknown, resourceId: string): SlipwayError {
+  if (isSlipwayError(error) && error.code !== 'PROVISIONER_FAILED') {
+    return new SlipwayError(error.code, error.message, { cause: error, details: { ...error.details, resourceId } });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new SlipwayError('PROVISIONER_FAILED', message, { cause: error, details: { resourceId } });
+}
+
+function encodeCursor(r: Resource): string {
+  return Buffer.from(`${r.createdAt.toISOString()}|${r.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(iso ?? '');
+  if (!id || !UUID.test(id) || Number.isNaN(createdAt.getTime())) {
+    throw new SlipwayError('VALIDATION_FAILED', 'after: not a cursor from this API', { details: { field: 'after' } });
+  }
+  return { createdAt, id };
+}

@@ -1,0 +1,127 @@
+/**
+ * One code path for both engines: PGlite (PostgreSQL in WebAssembly, in-process) for the
+ * embedded default, and real PostgreSQL through `pg` when a URL is given. Both return the
+ * same Kysely instance type and the same notification API.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.js';
+import { migrateToLatest } from './migrations.js';
+import type { SlipwayDatabase } from './schema.js';
+
+export type DatabaseConfig =
+  /** Real PostgreSQL. */
+  | { url: string; poolSize?: number }
+  /** PGlite persisted in a directory (locked against a second process). */
+  | { dataDir: string }
+  /** PGlite in memory; gone when closed. `loadDataDir` starts from a dump (fast for tests). */
+  | { memory: true; loadDataDir?: Blob | File };
+
+export type DatabaseEngine = 'postgres' | 'pglite';
+
+export interface SlipwayStorage {
+  readonly db: Kysely<SlipwayDatabase>;
+  readonly engine: DatabaseEngine;
+  /** Subscribe to NOTIFY on `channel`; resolves to an unsubscribe function. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** The PGlite instance, when the engine is PGlite (for dumps in tests). */
+  readonly pglite?: PGlite;
+  close(): Promise<void>;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+/** Credits are integers well inside 2^53; both drivers hand them back as numbers. */
+const toNumber = (v: string) => Number(v);
+
+export async function openDatabase(config: DatabaseConfig, opts: { migrate?: boolean } = {}): Promise<SlipwayStorage> {
+  const storage = 'url' in config ? openPostgres(config) : await openPglite(config);
+  if (opts.migrate !== false) {
+    try {
+      await migrateToLatest(storage.db as unknown as Kysely<unknown>);
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
+  }
+  return storage;
+}
+
+function openPostgres(config: { url: string; poolSize?: number }): SlipwayStorage {
+  const types = {
+    getTypeParser: ((oid: number, format?: string) =>
+      oid === INT8 || oid === NUMERIC
+        ? toNumber
+        : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+  };
+  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10, types });
+  // An idle client's error (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<SlipwayDatabase>({ dialect: new PostgresDialect({ pool }) });
+  const listeners = new Set<pg.Client>();
+  return {
+    db,
+    engine: 'postgres',
+    async listen(channel, onPayload) {
+      const client = new pg.Client({ connectionString: config.url });
+      client.on('error', () => {});
+      await client.connect();
+      listeners.add(client);
+      client.on('notification', (msg) => {
+        if (msg.channel === channel) onPayload(msg.payload ?? '');
+      });
+      await client.query(`LISTEN "${channel.replaceAll('"', '')}"`);
+      return async () => {
+        listeners.delete(client);
+        await client.end().catch(() => {});
+      };
+    },
+    async close() {
+      await Promise.all([...listeners].map((c) => c.end().catch(() => {})));
+      listeners.clear();
+      await db.destroy();
+    },
+  };
+}
+
+async function openPglite(
+  config: { dataDir: string } | { memory: true; loadDataDir?: Blob | File },
+): Promise<SlipwayStorage> {
+  const parsers = { [INT8]: toNumber, [NUMERIC]: toNumber };
+  let unlock = () => {};
+  let pglite: PGlite;
+  if ('dataDir' in config) {
+    const dir = resolve(config.dataDir);
+    mkdirSync(dirname(dir), { recursive: true });
+    unlock = lockDataDir(dir);
+    try {
+      pglite = await PGlite.create(`${dir}/pgdata`, { parsers });
+    } catch (error) {
+      unlock();
+      throw error;
+    }
+  } else {
+    pglite = await PGlite.create({ parsers, ...(config.loadDataDir ? { loadDataDir: config.loadDataDir } : {}) });
+  }
+  const db = new Kysely<SlipwayDatabase>({ dialect: new PGliteDialect({ pglite }) });
+  return {
+    db,
+    engine: 'pglite',
+    pglite,
+    async listen(channel, onPayload) {
+      const unsubscribe = await pglite.listen(channel, onPayload);
+      return async () => unsubscribe();
+    },
+    async close() {
+      try {
+        await db.destroy();
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        unlock();
+      }
+    },
+  };
+}

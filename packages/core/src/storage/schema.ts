@@ -1,0 +1,100 @@
+/** Kysely table types. Column names are snake_case in SQL; services map them to domain types. */
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T extends object | null> = JSONColumnType<T, string, string>;
+
+export interface AccountsTable {
+  id: string;
+  role: 'user' | 'admin';
+  forge_id: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface WalletsTable {
+  account_id: string;
+  /** Cached sum of this account's ledger entries. */
+  balance: Generated<number>;
+  /** Cached sum of this account's pending reservations. */
+  held: Generated<number>;
+  updated_at: Timestamp;
+}
+
+export interface LedgerEntriesTable {
+  id: Generated<number>;
+  account_id: string;
+  /** Signed change to the balance: grants positive, charges negative. */
+  amount: number;
+  kind: 'grant' | 'charge' | 'adjustment';
+  reservation_id: string | null;
+  resource_id: string | null;
+  actor_id: string | null;
+  note: string | null;
+  created_at: Timestamp;
+}
+
+export type ReservationState = 'pending' | 'committed' | 'released' | 'expired';
+
+export interface ReservationsTable {
+  id: string;
+  account_id: string;
+  amount: number;
+  state: ReservationState;
+  resource_id: string | null;
+  /** Credits actually charged on commit (≤ amount). */
+  charged: number | null;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+  settled_at: NullableTimestamp;
+}
+
+export interface ResourcesTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  kind: 'vm' | 'pod';
+  provisioner: string;
+  spec: Json<Record<string, unknown>>;
+  options: Json<Record<string, unknown>>;
+  status: string;
+  external_id: string | null;
+  ip: string | null;
+  ssh_port: number | null;
+  cockpit_url: string | null;
+  allocation_data: Json<Record<string, unknown>> | null;
+  metadata: Json<Record<string, unknown>>;
+  labels: Json<Record<string, string>>;
+  expires_at: NullableTimestamp;
+  cost: number;
+  request_id: string;
+  /** The create parameters as first sent, to tell a retry from a different request. */
+  request_params: Json<Record<string, unknown>>;
+  reservation_id: string | null;
+  error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  released_at: NullableTimestamp;
+}
+
+export interface EventsTable {
+  seq: Generated<number>;
+  type: 'vm' | 'system' | 'admin';
+  action: string;
+  severity: 'info' | 'warning' | 'critical';
+  actor_id: string | null;
+  /** Owner of the resource the event is about, so users see only their own events. */
+  owner_id: string | null;
+  resource_id: string | null;
+  data: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+}
+
+export interface SlipwayDatabase {
+  accounts: AccountsTable;
+  wallets: WalletsTable;
+  ledger_entries: LedgerEntriesTable;
+  reservations: ReservationsTable;
+  resources: ResourcesTable;
+  events: EventsTable;
+}

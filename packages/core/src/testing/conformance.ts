@@ -1,0 +1,136 @@
+/**
+ * The conformance suite every provisioner runs. A plugin's test is a few lines:
+ *
+ *   import { describeProvisionerConformance } from '@slipway/core/testing';
+ *   describeProvisionerConformance({ create: () => myProvisioner({ ... }) });
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger, systemClock } from '../logger.js';
+import type { AllocationRequest, ProvisionContext, Provisioner, ProvisionerEvent } from '../provisioner/provisioner.js';
+import { RuntimeProvisioner } from '../provisioner/runtime-provisioner.js';
+
+export interface ConformanceOptions<P extends Provisioner = Provisioner> {
+  /** Suite title; defaults to the provisioner's name. */
+  name?: string;
+  /** Build the provisioner under test (called once per suite). */
+  create: () => P | Promise<P>;
+  /** Adjust the base request (spec, options, labels) to what this provisioner can fulfil. */
+  request?: (base: AllocationRequest) => AllocationRequest;
+  /**
+   * A request whose allocation takes long enough to be aborted half-way (for the
+   * abort-mid-allocate check). Without it, only an already-aborted signal is checked.
+   */
+  slowRequest?: (base: AllocationRequest) => AllocationRequest;
+  /** Called after the suite, e.g. to stop a server. */
+  dispose?: (provisioner: P) => Promise<void> | void;
+  /** Per-test time-out in ms (default 30 s). */
+  timeoutMs?: number;
+}
+
+export function conformanceContext(signal: AbortSignal = new AbortController().signal): ProvisionContext & {
+  emitted: ProvisionerEvent[];
+} {
+  const emitted: ProvisionerEvent[] = [];
+  return { signal, logger: silentLogger, clock: systemClock, events: { emit: (e) => emitted.push(e) }, emitted };
+}
+
+export function baseRequest(overrides: Partial<AllocationRequest> = {}): AllocationRequest {
+  return {
+    resourceId: randomUUID(),
+    requestId: randomUUID(),
+    ownerId: 'conformance-user',
+    name: 'conformance',
+    kind: 'vm',
+    spec: { vcpu: 1, memoryMb: 512, diskGb: 1 },
+    options: {},
+    labels: {},
+    expiresAt: null,
+    ...overrides,
+  };
+}
+
+export function describeProvisionerConformance<P extends Provisioner>(opts: ConformanceOptions<P>): void {
+  const timeout = opts.timeoutMs ?? 30_000;
+  const request = () => (opts.request ?? ((r) => r))(baseRequest());
+  let instance: P | undefined;
+  const provisioner = async (): Promise<P> => {
+    instance ??= await opts.create();
+    return instance;
+  };
+  // The runtime wrapper validates every output against the contract, as the core does.
+  const runtime = async () => new RuntimeProvisioner(await provisioner(), { logger: silentLogger, clock: systemClock });
+  const call = () => ({ events: conformanceContext().events });
+
+  describe(`provisioner conformance: ${opts.name ?? 'provisioner'}`, () => {
+    afterAll(async () => {
+      if (instance) await opts.dispose?.(instance);
+    });
+
+    it('has the five contract members', async () => {
+      const p = await provisioner();
+      expect(p.name).toMatch(/^[a-z][a-z0-9-]{0,62}$/);
+      expect(typeof p.isDemo).toBe('boolean');
+      for (const m of ['allocate', 'release', 'status'] as const) expect(typeof p[m]).toBe('function');
+    });
+
+    it('allocate → status → release → status gone', { timeout }, async () => {
+      const rt = await runtime();
+      const req = request();
+      const allocation = await rt.allocate(req, call());
+      expect(allocation.resourceId).toBe(req.resourceId);
+      expect(allocation.externalId).not.toBe('');
+      const status = await rt.status(allocation, call());
+      expect(['running', 'provisioning', 'stopped']).toContain(status.state);
+      await rt.release(allocation, call());
+      expect((await rt.status(allocation, call())).state).toBe('gone');
+    });
+
+    it('release twice succeeds', { timeout }, async () => {
+      const rt = await runtime();
+      const allocation = await rt.allocate(request(), call());
+      await rt.release(allocation, call());
+      await expect(rt.release(allocation, call())).resolves.toBeUndefined();
+    });
+
+    it('release of an unknown allocation succeeds', { timeout }, async () => {
+      const rt = await runtime();
+      await expect(
+        rt.release({ resourceId: randomUUID(), externalId: `unknown-${randomUUID()}` }, call()),
+      ).resolves.toBeUndefined();
+    });
+
+    it('allocate is idempotent for the same request', { timeout }, async () => {
+      const rt = await runtime();
+      const req = request();
+      const [a, b] = await Promise.all([rt.allocate(req, call()), rt.allocate(req, call())]);
+      const c = await rt.allocate(req, call());
+      expect(b.externalId).toBe(a.externalId);
+      expect(c.externalId).toBe(a.externalId);
+      await rt.release(a, call());
+      expect((await rt.status(a, call())).state).toBe('gone');
+    });
+
+    it('allocate with an aborted signal does not allocate', { timeout }, async () => {
+      const p = await provisioner();
+      const controller = new AbortController();
+      controller.abort(new Error('caller gave up'));
+      const req = request();
+      await expect(p.allocate(req, conformanceContext(controller.signal))).rejects.toBeDefined();
+    });
+
+    if (opts.slowRequest) {
+      const slow = opts.slowRequest;
+      it('abort mid-allocate rejects promptly and leaves nothing behind', { timeout }, async () => {
+        const p = await provisioner();
+        const req = slow(request());
+        const controller = new AbortController();
+        const pending = p.allocate(req, conformanceContext(controller.signal));
+        setTimeout(() => controller.abort(new Error('caller gave up')), 50);
+        await expect(pending).rejects.toBeDefined();
+        // Whatever half-exists is cleaned up by an idempotent release of the same resource.
+        await p.release({ resourceId: req.resourceId, externalId: 'unknown' }, conformanceContext());
+      });
+    }
+  });
+}

@@ -1,0 +1,9 @@
+// @slipway/core/testing: the conformance suite and test-database helpers.
+export {
+  baseRequest,
+  type ConformanceOptions,
+  conformanceContext,
+  describeProvisionerConformance,
+} from './conformance.js';
+export { createTestStorage, postgresReachable, type TestStorage, testEngines, testPostgresUrl } from './databases.js';
+export { pgliteTemplateSetup } from './pglite-template.js';

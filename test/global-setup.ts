@@ -1,0 +1,3 @@
+import { pgliteTemplateSetup } from '@slipway/core/testing';
+
+export default pgliteTemplateSetup;
