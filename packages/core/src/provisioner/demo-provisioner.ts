@@ -54,6 +54,7 @@ export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvi
     async allocate(req, ctx) {
       const existing = machines.get(req.resourceId);
       if (existing && !existing.released) return existing.allocation;
+      ctx.signal.throwIfAborted();
       attempts += 1;
       const opts = demoOptionsSchema.parse(req.options);
       const delay = opts.delayMs ?? options.allocateDelayMs ?? 0;

@@ -1,0 +1,9 @@
+import { demoProvisioner } from '@slipway/core';
+import { describeProvisionerConformance } from '@slipway/core/testing';
+
+// The demo provisioner is the reference plugin and the conformance suite's self-test.
+describeProvisionerConformance({
+  name: 'demo',
+  create: () => demoProvisioner(),
+  slowRequest: (req) => ({ ...req, options: { delayMs: 5_000 } }),
+});

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Provisioner,
+  ProvisionerRegistry,
+  RuntimeProvisioner,
+  SlipwayError,
+  capabilitiesOf,
+  demoProvisioner,
+  silentLogger,
+  systemClock,
+} from '../src/index.js';
+import { baseRequest } from '../src/testing/index.js';
+
+const deps = { logger: silentLogger, clock: systemClock };
+const call = { events: { emit: () => {} } };
+
+function fake(overrides: Partial<Provisioner>): Provisioner {
+  return {
+    name: 'fake',
+    isDemo: true,
+    allocate: async (req) => ({ resourceId: req.resourceId, externalId: 'x' }),
+    release: async () => {},
+    status: async () => ({ state: 'running' }),
+    ...overrides,
+  };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'resolved';
+  } catch (error) {
+    return error instanceof SlipwayError ? error.code : `untyped: ${String(error)}`;
+  }
+}
+
+describe('RuntimeProvisioner', () => {
+  it('times out a plugin that never answers, even if it ignores the signal', async () => {
+    const rt = new RuntimeProvisioner(fake({ allocate: () => new Promise(() => {}) }), deps, {
+      timeouts: { allocate: 50 },
+    });
+    expect(await codeOf(rt.allocate(baseRequest(), call))).toBe('PROVISIONER_TIMEOUT');
+  });
+
+  it('passes the abort on to the plugin and reports PROVISIONER_ABORTED', async () => {
+    let seen: AbortSignal | undefined;
+    const rt = new RuntimeProvisioner(
+      fake({
+        allocate: (_req, ctx) => {
+          seen = ctx.signal;
+          return new Promise(() => {});
+        },
+      }),
+      deps,
+    );
+    const controller = new AbortController();
+    const pending = rt.allocate(baseRequest(), { ...call, signal: controller.signal });
+    controller.abort();
+    expect(await codeOf(pending)).toBe('PROVISIONER_ABORTED');
+    expect(seen?.aborted).toBe(true);
+  });
+
+  it('wraps plugin errors with cause', async () => {
+    const boom = new Error('disk on fire');
+    const rt = new RuntimeProvisioner(
+      fake({
+        release: async () => {
+          throw boom;
+        },
+      }),
+      deps,
+    );
+    const error = await rt.release({ resourceId: 'r', externalId: 'x' }, call).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SlipwayError);
+    expect((error as SlipwayError).code).toBe('PROVISIONER_FAILED');
+    expect((error as SlipwayError).cause).toBe(boom);
+    expect((error as SlipwayError).message).toContain('disk on fire');
+  });
+
+  it('rejects output that breaks the contract', async () => {
+    const rt = new RuntimeProvisioner(fake({ allocate: async () => ({ resourceId: 'other', externalId: '' }) }), deps);
+    expect(await codeOf(rt.allocate(baseRequest(), call))).toBe('PROVISIONER_INVALID_OUTPUT');
+    const bad = new RuntimeProvisioner(
+      fake({ status: async () => ({ state: 'exploded' }) as unknown as { state: 'running' } }),
+      deps,
+    );
+    expect(await codeOf(bad.status({ resourceId: 'r', externalId: 'x' }, call))).toBe('PROVISIONER_INVALID_OUTPUT');
+  });
+
+  it('validates options with the plugin schema, and refuses options when it has none', () => {
+    const demo = new RuntimeProvisioner(demoProvisioner(), deps);
+    expect(demo.parseOptions({ delayMs: 5 })).toEqual({ delayMs: 5 });
+    expect(() => demo.parseOptions({ delayMs: -1 })).toThrow(/options.delayMs/);
+    const plain = new RuntimeProvisioner(fake({}), deps);
+    expect(() => plain.parseOptions({ anything: 1 })).toThrow(/takes no options/);
+  });
+
+  it('detects optional capabilities', () => {
+    expect(capabilitiesOf(fake({}))).toEqual([]);
+    expect(capabilitiesOf(demoProvisioner())).toEqual(['validatesOptions']);
+    const withPower = Object.assign(fake({}), {
+      start: async () => {},
+      stop: async () => {},
+      restart: async () => {},
+      reset: async () => {},
+      quote: () => 5,
+    });
+    expect(capabilitiesOf(withPower)).toEqual(['powerControl', 'priceQuote']);
+  });
+});
+
+describe('ProvisionerRegistry', () => {
+  it('refuses duplicates and bad names, and reports unknown names', () => {
+    const registry = new ProvisionerRegistry(deps);
+    registry.register(demoProvisioner());
+    expect(() => registry.register(demoProvisioner())).toThrow(
+      expect.objectContaining({ code: 'DUPLICATE_PROVISIONER' }),
+    );
+    expect(() => registry.register(fake({ name: 'Bad Name' }))).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+    );
+    expect(() => registry.get('nope')).toThrow(expect.objectContaining({ code: 'UNKNOWN_PROVISIONER' }));
+    expect(registry.list().map((p) => p.name)).toEqual(['demo']);
+  });
+});
