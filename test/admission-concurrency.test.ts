@@ -22,7 +22,7 @@ describe.each(engines)('admission under 100 concurrent creates on %s', (engine) 
 
   async function setup(opts: Parameters<typeof demoProvisioner>[0] = {}) {
     storage = await createTestStorage(engine, { poolSize: 20 });
-    slipway = await createSlipway({ database: storage, provisioners: [demoProvisioner(opts)] });
+    slipway = await createSlipway({ database: storage, provisioners: [demoProvisioner(opts)], rateLimits: {} });
     await slipway.accounts.grant(admin, { accountId: user.id, amount: PRICE * 10 });
   }
 

@@ -12,6 +12,9 @@ export const ERROR_CODES = {
   INVALID_STATE: 'The resource is in a state that does not allow this operation.',
   UNKNOWN_PROVISIONER: 'No provisioner is registered under the requested name.',
   DUPLICATE_PROVISIONER: 'A provisioner with this name is already registered.',
+  CAPACITY_EXHAUSTED:
+    'The provisioner has no machine that fits (pool exhausted, no cloud capacity); the hold was released.',
+  RATE_LIMITED: 'Too many requests of this kind; carries `retryAfterSeconds`.',
   PROVISIONER_FAILED: 'The provisioner reported an error; the credit hold was released.',
   PROVISIONER_TIMEOUT: 'The provisioner did not answer within its time-out.',
   PROVISIONER_ABORTED: 'The operation was aborted by its caller.',

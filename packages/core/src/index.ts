@@ -19,7 +19,12 @@ export {
   type Severity,
   type SlipwayEvent,
 } from './events/event-log.js';
+export { EventStream, type WatchOptions } from './events/event-stream.js';
+export { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './jobs/backoff.js';
+export { type EnqueueInput, enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
+export { type Job, type JobHandler, JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 export { CreditLedger, type LedgerAudit, type ReserveInput } from './ledger/ledger.js';
+export { DEFAULT_RATE_LIMITS, type RateLimit, RateLimiter, type RateLimits } from './limits/rate-limiter.js';
 export { consoleLogger, silentLogger, systemClock } from './logger.js';
 export { Pricer, type PricingConfig } from './pricing/pricer.js';
 export {
@@ -35,7 +40,9 @@ export type {
   Hotplug,
   HotplugDevice,
   Inventory,
+  JobHandlers,
   PoolRefresh,
+  PoolRefreshResult,
   PowerControl,
   PriceQuote,
   Reconfigurable,
@@ -48,6 +55,7 @@ export {
   demoOptionsSchema,
   demoProvisioner,
 } from './provisioner/demo-provisioner.js';
+export { memoryProvisionerStore } from './provisioner/memory-provisioner-store.js';
 export type {
   Allocation,
   AllocationRequest,
@@ -59,7 +67,8 @@ export type {
   Provisioner,
   ProvisionerEvent,
 } from './provisioner/provisioner.js';
-export { ProvisionerRegistry } from './provisioner/registry.js';
+export type { JobQueue, JobRequest, ProvisionerStore, StoreEntry } from './provisioner/provisioner-store.js';
+export { ProvisionerRegistry, type RegistryDeps } from './provisioner/registry.js';
 export { type CallContext, type RuntimeOptions, RuntimeProvisioner } from './provisioner/runtime-provisioner.js';
 export {
   DEFAULT_RESOURCE_POLICY,
@@ -69,8 +78,16 @@ export {
   type ResourcePolicy,
   ResourceService,
 } from './resources/resource-service.js';
+export {
+  activeJobCount,
+  isTransient,
+  JOB_KINDS,
+  jobKeys,
+  ResourceWorkflows,
+} from './resources/resource-workflows.js';
 export { createSlipway, type Slipway, type SlipwayOptions } from './slipway.js';
 export { type DatabaseConfig, type DatabaseEngine, openDatabase, type SlipwayStorage } from './storage/database.js';
 export type { Executor } from './storage/executor.js';
 export { MIGRATIONS, migrateToLatest } from './storage/migrations.js';
 export type { SlipwayDatabase } from './storage/schema.js';
+export { sqlProvisionerStore } from './storage/sql-provisioner-store.js';

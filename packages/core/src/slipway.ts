@@ -1,18 +1,32 @@
 /**
  * `createSlipway()`: the whole core, wired, for embedding in any Node app. No DI container
- * needed here; the server's composition root uses tsyringe on top of this.
+ * here; the server's composition root uses tsyringe on top of this.
+ *
+ * Request-side methods work without `start()`: a create runs its own job inline. `start()`
+ * adds the background loops every replica should run: the job runner (woken by NOTIFY) and
+ * the sweepers (expired holds, expired resources).
  */
 import { AccountService } from './accounts/account-service.js';
-import { EventLog } from './events/event-log.js';
+import type { Actor } from './domain.js';
+import { EventLog, type SlipwayEvent } from './events/event-log.js';
+import { EventStream, type WatchOptions } from './events/event-stream.js';
+import type { BackoffPolicy } from './jobs/backoff.js';
+import { enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
+import { JobRunner } from './jobs/job-runner.js';
 import { CreditLedger } from './ledger/ledger.js';
+import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from './limits/rate-limiter.js';
 import { silentLogger, systemClock } from './logger.js';
 import { Pricer, type PricingConfig } from './pricing/pricer.js';
 import type { PricingPolicy, PricingPolicyName } from './pricing/pricing.js';
 import type { Clock, Logger, Provisioner } from './provisioner/provisioner.js';
+import type { JobQueue } from './provisioner/provisioner-store.js';
 import { ProvisionerRegistry } from './provisioner/registry.js';
 import type { RuntimeOptions } from './provisioner/runtime-provisioner.js';
-import { DEFAULT_RESOURCE_POLICY, type ResourcePolicy, ResourceService } from './resources/resource-service.js';
+import { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
+import { ResourceService } from './resources/resource-service.js';
+import { ResourceWorkflows } from './resources/resource-workflows.js';
 import { type DatabaseConfig, openDatabase, type SlipwayStorage } from './storage/database.js';
+import { sqlProvisionerStore } from './storage/sql-provisioner-store.js';
 
 export interface SlipwayOptions {
   /** Where to keep state: a config to open, or storage opened already. */
@@ -22,8 +36,13 @@ export interface SlipwayOptions {
   pricing?: PricingConfig;
   defaultPricing?: PricingPolicyName | PricingPolicy;
   policy?: Partial<ResourcePolicy>;
+  /** Per-account limits per action (default: createResource 5 per minute). */
+  rateLimits?: RateLimits;
   /** Per-call provisioner time-outs. */
   runtime?: RuntimeOptions;
+  jobs?: { leaseMs?: number; concurrency?: number; pollMs?: number; backoff?: Partial<BackoffPolicy> };
+  /** How often the sweepers run after `start()` (ms). Default 5 s. */
+  sweepIntervalMs?: number;
   logger?: Logger;
   clock?: Clock;
 }
@@ -36,7 +55,18 @@ export interface Slipway {
   readonly accounts: AccountService;
   readonly resources: ResourceService;
   readonly pricer: Pricer;
-  /** Close the database if Slipway opened it. */
+  readonly jobs: JobRunner;
+  readonly workflows: ResourceWorkflows;
+  readonly stream: EventStream;
+  /** Events visible to `actor`, replayed from `after` and then followed live. */
+  watch(actor: Actor, opts?: WatchOptions): AsyncGenerator<SlipwayEvent>;
+  /** Run every job that is due now (tests, scripts); returns how many ran. */
+  runJobs(): Promise<number>;
+  /** One pass of the sweepers: expired holds and expired resources. */
+  sweep(): Promise<{ holdsReconciled: number; expired: number }>;
+  /** Start the job loop and the sweepers on this replica. */
+  start(): Promise<void>;
+  /** Stop background work, then close the database if Slipway opened it. */
   close(): Promise<void>;
 }
 
@@ -45,27 +75,97 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   const clock = options.clock ?? systemClock;
   const ownsStorage = !('db' in options.database);
   const storage = 'db' in options.database ? options.database : await openDatabase(options.database);
-  const registry = new ProvisionerRegistry({ logger, clock });
+  const db = storage.db;
+
+  const jobsFor = (provisioner: string): JobQueue => ({
+    enqueue: async (job) => {
+      await enqueueJob(db, clock.now(), {
+        kind: `provisioner:${provisioner}:${job.kind}`,
+        payload: job.payload,
+        key: job.key ? `provisioner:${provisioner}:${job.key}` : null,
+        ...(job.maxAttempts !== undefined ? { maxAttempts: job.maxAttempts } : {}),
+        ...(job.runAt ? { runAt: job.runAt } : {}),
+      });
+    },
+  });
+  const registry = new ProvisionerRegistry({
+    logger,
+    clock,
+    storeFor: (name) => sqlProvisionerStore(db, name),
+    jobsFor,
+  });
   try {
     for (const p of options.provisioners ?? []) registry.register(p, options.runtime);
   } catch (error) {
     if (ownsStorage) await storage.close();
     throw error;
   }
+
   const ledger = new CreditLedger();
   const events = new EventLog();
   const pricer = new Pricer(options.pricing, options.defaultPricing);
   const policy = { ...DEFAULT_RESOURCE_POLICY, ...options.policy };
-  const db = storage.db;
+  const limiter = new RateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS);
+  const runner = new JobRunner({ db, clock, logger, ...options.jobs });
+  const workflows = new ResourceWorkflows({ db, registry, ledger, events, clock, logger, policy, limiter });
+  workflows.register(runner);
+  const stream = new EventStream({ storage, log: events });
+  const resources = new ResourceService({
+    db,
+    registry,
+    ledger,
+    events,
+    pricer,
+    clock,
+    logger,
+    policy,
+    limiter,
+    runner,
+    workflows,
+  });
+
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let unlistenJobs: (() => Promise<void>) | undefined;
+  let closed = false;
+  const sweep = () => workflows.sweep();
+
   return {
     storage,
     registry,
     ledger,
     events,
     pricer,
+    jobs: runner,
+    workflows,
+    stream,
     accounts: new AccountService({ db, ledger, events }),
-    resources: new ResourceService({ db, registry, ledger, events, pricer, clock, logger, policy }),
-    close: async () => {
+    resources,
+    watch: (actor, opts) => stream.watch(actor, opts),
+    runJobs: () => runner.runDue(),
+    sweep,
+    async start() {
+      if (closed) throw new Error('slipway is closed');
+      unlistenJobs ??= await storage.listen(JOBS_CHANNEL, () => runner.wake());
+      runner.start();
+      if (!sweepTimer) {
+        const every = options.sweepIntervalMs ?? 5_000;
+        const tick = () =>
+          void sweep()
+            .catch((error: unknown) => logger.warn('sweep failed', { error: String(error) }))
+            .finally(() => {
+              if (sweepTimer) sweepTimer = setTimeout(tick, every);
+            });
+        sweepTimer = setTimeout(tick, every);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (sweepTimer) clearTimeout(sweepTimer);
+      sweepTimer = undefined;
+      await runner.stop();
+      await unlistenJobs?.();
+      await stream.close();
       if (ownsStorage) await storage.close();
     },
   };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CreditLedger, InsufficientCreditsError } from '../src/index.js';
-import { type TestStorage, createTestStorage, testEngines } from '../src/testing/index.js';
+import { createTestStorage, type TestStorage, testEngines } from '../src/testing/index.js';
 
 const engines = await testEngines();
 
@@ -27,16 +27,26 @@ describe.each(engines)('credit ledger on %s', (engine) => {
   it('grants credits as ledger entries', async () => {
     await ledger.grant(storage.db, { accountId: 'alice', amount: 100, actorId: 'admin' });
     await ledger.grant(storage.db, { accountId: 'alice', amount: 50, actorId: 'admin', note: 'bonus' });
-    expect(await ledger.wallet(storage.db, 'alice')).toEqual({ accountId: 'alice', balance: 150, held: 0, available: 150 });
+    expect(await ledger.wallet(storage.db, 'alice')).toEqual({
+      accountId: 'alice',
+      balance: 150,
+      held: 0,
+      available: 150,
+    });
     await expectConsistent();
   });
 
   it('never removes credits that are held', async () => {
     await ledger.grant(storage.db, { accountId: 'alice', amount: 100, actorId: 'admin' });
-    await ledger.reserve(storage.db, { reservationId: randomUUID(), accountId: 'alice', amount: 80, expiresAt: soon() });
-    await expect(ledger.grant(storage.db, { accountId: 'alice', amount: -30, actorId: 'admin' })).rejects.toBeInstanceOf(
-      InsufficientCreditsError,
-    );
+    await ledger.reserve(storage.db, {
+      reservationId: randomUUID(),
+      accountId: 'alice',
+      amount: 80,
+      expiresAt: soon(),
+    });
+    await expect(
+      ledger.grant(storage.db, { accountId: 'alice', amount: -30, actorId: 'admin' }),
+    ).rejects.toBeInstanceOf(InsufficientCreditsError);
     await ledger.grant(storage.db, { accountId: 'alice', amount: -20, actorId: 'admin' });
     expect((await expectConsistent()).balance).toBe(80);
   });
@@ -84,7 +94,12 @@ describe.each(engines)('credit ledger on %s', (engine) => {
 
   it('refuses a reserve beyond what is available, with required and available', async () => {
     await ledger.grant(storage.db, { accountId: 'alice', amount: 30, actorId: 'admin' });
-    await ledger.reserve(storage.db, { reservationId: randomUUID(), accountId: 'alice', amount: 20, expiresAt: soon() });
+    await ledger.reserve(storage.db, {
+      reservationId: randomUUID(),
+      accountId: 'alice',
+      amount: 20,
+      expiresAt: soon(),
+    });
     const error = await ledger
       .reserve(storage.db, { reservationId: randomUUID(), accountId: 'alice', amount: 11, expiresAt: soon() })
       .catch((e: unknown) => e);
@@ -115,9 +130,9 @@ describe.each(engines)('credit ledger on %s', (engine) => {
     await ledger.reserve(storage.db, { reservationId: id, accountId: 'alice', amount: 30, expiresAt: soon() });
     const outcomes = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        storage.db.transaction().execute(async (trx) =>
-          i % 2 === 0 ? (await ledger.commit(trx, id)) !== null : ledger.release(trx, id),
-        ),
+        storage.db
+          .transaction()
+          .execute(async (trx) => (i % 2 === 0 ? (await ledger.commit(trx, id)) !== null : ledger.release(trx, id))),
       ),
     );
     expect(outcomes.filter(Boolean)).toHaveLength(1);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ResourceSpecInputSchema, computePricing, isSlipwayError, parseQuantity, standardPricing } from '../src/index.js';
+import {
+  computePricing,
+  isSlipwayError,
+  parseQuantity,
+  ResourceSpecInputSchema,
+  standardPricing,
+} from '../src/index.js';
 
 describe('pricing policies', () => {
   it('standard: 1024 MB, 20 GB, 2 vCPU costs 34', () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Actor, type DemoProvisioner, type Slipway, createSlipway, demoProvisioner } from '../src/index.js';
-import { type TestStorage, createTestStorage, testEngines } from '../src/testing/index.js';
+import { type Actor, createSlipway, type DemoProvisioner, demoProvisioner, type Slipway } from '../src/index.js';
+import { createTestStorage, type TestStorage, testEngines } from '../src/testing/index.js';
 
 const engines = await testEngines();
 const admin: Actor = { id: 'admin', role: 'admin' };
@@ -28,7 +28,7 @@ describe.each(engines)('resource service on %s', (engine) => {
   beforeEach(async () => {
     storage = await createTestStorage(engine);
     demo = demoProvisioner();
-    slipway = await createSlipway({ database: storage, provisioners: [demo] });
+    slipway = await createSlipway({ database: storage, provisioners: [demo], rateLimits: {} });
     await slipway.accounts.grant(admin, { accountId: 'alice', amount: 100 });
   });
   afterEach(async () => {
@@ -73,7 +73,9 @@ describe.each(engines)('resource service on %s', (engine) => {
   });
 
   it('bad input is a typed validation error naming the field, before any credit moves', async () => {
-    const bad = await slipway.resources.create(alice, input({ spec: { vcpu: 0, memoryMb: 1024, diskGb: 1 } })).catch((e: unknown) => e);
+    const bad = await slipway.resources
+      .create(alice, input({ spec: { vcpu: 0, memoryMb: 1024, diskGb: 1 } }))
+      .catch((e: unknown) => e);
     expect(bad).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'spec.vcpu' } });
     expect(await codeOf(slipway.resources.create(alice, input({ provisioner: 'nope' })))).toBe('UNKNOWN_PROVISIONER');
     const opt = await slipway.resources.create(alice, input({ options: { delayMs: 'x' } })).catch((e: unknown) => e);
@@ -135,7 +137,11 @@ describe.each(engines)('resource service on %s', (engine) => {
 
   it('metadata is merge-updated (null deletes a key)', async () => {
     const r = await slipway.resources.create(alice, input({ metadata: { team: 'a', env: { tier: 'dev', zone: 1 } } }));
-    const next = await slipway.resources.updateMetadata(alice, r.id, { env: { zone: null, owner: 'x' }, team: null, n: 1 });
+    const next = await slipway.resources.updateMetadata(alice, r.id, {
+      env: { zone: null, owner: 'x' },
+      team: null,
+      n: 1,
+    });
     expect(next.metadata).toEqual({ env: { tier: 'dev', owner: 'x' }, n: 1 });
     expect(await codeOf(slipway.resources.updateMetadata(alice, r.id, [1, 2]))).toBe('VALIDATION_FAILED');
   });
@@ -143,7 +149,10 @@ describe.each(engines)('resource service on %s', (engine) => {
   it('lists with filters and keyset pagination', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i += 1) {
-      ids.push((await slipway.resources.create(alice, input({ name: `n${i}`, spec: { vcpu: 1, memoryMb: 512, diskGb: 0 } }))).id);
+      ids.push(
+        (await slipway.resources.create(alice, input({ name: `n${i}`, spec: { vcpu: 1, memoryMb: 512, diskGb: 0 } })))
+          .id,
+      );
     }
     await slipway.resources.release(alice, ids[0] as string);
     const all = (await slipway.resources.list(alice, { first: 100 })).items.map((r) => r.id);

@@ -1,17 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import {
+  capabilitiesOf,
+  demoProvisioner,
+  memoryProvisionerStore,
   type Provisioner,
   ProvisionerRegistry,
   RuntimeProvisioner,
   SlipwayError,
-  capabilitiesOf,
-  demoProvisioner,
   silentLogger,
   systemClock,
 } from '../src/index.js';
-import { baseRequest } from '../src/testing/index.js';
+import { baseRequest, recordingJobQueue } from '../src/testing/index.js';
 
-const deps = { logger: silentLogger, clock: systemClock };
+const deps = {
+  logger: silentLogger,
+  clock: systemClock,
+  store: memoryProvisionerStore(),
+  jobs: recordingJobQueue(),
+  storeFor: () => memoryProvisionerStore(),
+  jobsFor: () => recordingJobQueue(),
+};
 const call = { events: { emit: () => {} } };
 
 function fake(overrides: Partial<Provisioner>): Provisioner {

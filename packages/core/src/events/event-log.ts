@@ -34,6 +34,12 @@ export interface NewEvent {
 }
 
 export const EVENTS_CHANNEL = 'slipway_events';
+/**
+ * Transaction-scoped advisory lock taken before an event insert: it makes `seq` order equal
+ * commit order, so a watcher that has seen seq N can never later find a smaller seq appear.
+ * Event inserts come last in their transactions, so the lock is held only until commit.
+ */
+const EVENT_ORDER_LOCK = 0x5e9_1e55;
 
 export interface EventQuery {
   /** Only events with seq greater than this. */
@@ -45,6 +51,8 @@ export interface EventQuery {
 
 export class EventLog {
   async append(db: Executor, event: NewEvent): Promise<number> {
+    if (!db.isTransaction) return db.transaction().execute((trx) => this.append(trx, event));
+    await sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`.execute(db);
     const row = await db
       .insertInto('events')
       .values({

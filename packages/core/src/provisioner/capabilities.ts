@@ -42,7 +42,17 @@ export interface HotplugDevice {
 
 /** Re-read the set of machines (pool). Default: nothing to refresh. */
 export interface PoolRefresh {
-  refresh(ctx: ProvisionContext): Promise<{ prevPoolSize: number; poolSize: number }>;
+  refresh(ctx: ProvisionContext): Promise<PoolRefreshResult>;
+}
+export interface PoolRefreshResult {
+  readonly prevPoolSize: number;
+  readonly poolSize: number;
+  /** Machine ids new in the source. */
+  readonly added: readonly string[];
+  /** Machine ids gone from the source (allocated ones stay with their user, flagged). */
+  readonly removed: readonly string[];
+  /** Machine ids allocated to someone right now. */
+  readonly stillAllocated: readonly string[];
 }
 
 /** List what exists at the provider, for orphan sweeps. Default: no orphan sweep. */
@@ -53,6 +63,17 @@ export interface Inventory {
 /** The provisioner's own price. Default: the pricing policy configured for it. */
 export interface PriceQuote {
   quote(spec: ResourceSpec, options: Readonly<Record<string, unknown>>): number | Promise<number>;
+}
+
+/**
+ * Durable background work (e.g. a release hook). `ctx.jobs.enqueue({ kind })` runs
+ * `jobHandlers[kind]` with retries, exponential backoff and jitter; a handler throws to retry.
+ * Default: enqueuing a kind without a handler fails the job with a critical event.
+ */
+export interface JobHandlers {
+  readonly jobHandlers: Readonly<
+    Record<string, (payload: Record<string, unknown>, ctx: ProvisionContext) => Promise<void>>
+  >;
 }
 
 export const CAPABILITIES = {
@@ -71,6 +92,8 @@ export const CAPABILITIES = {
   inventory: (p: Provisioner): p is Provisioner & Inventory =>
     typeof (p as Partial<Inventory>).inventory === 'function',
   priceQuote: (p: Provisioner): p is Provisioner & PriceQuote => typeof (p as Partial<PriceQuote>).quote === 'function',
+  jobHandlers: (p: Provisioner): p is Provisioner & JobHandlers =>
+    typeof (p as Partial<JobHandlers>).jobHandlers === 'object' && (p as Partial<JobHandlers>).jobHandlers !== null,
 } as const;
 
 export type CapabilityName = keyof typeof CAPABILITIES;

@@ -86,7 +86,7 @@ export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvi
     async status(allocation): Promise<AllocationStatus> {
       const machine = machines.get(allocation.resourceId);
       if (!machine || machine.released) return { state: 'gone' };
-      if (machine.allocation.externalId !== allocation.externalId) {
+      if (allocation.externalId !== '' && machine.allocation.externalId !== allocation.externalId) {
         throw new SlipwayError('PROVISIONER_FAILED', `demo machine ${allocation.externalId} does not match`);
       }
       return { state: 'running', ip: machine.allocation.ip, sshPort: machine.allocation.sshPort };

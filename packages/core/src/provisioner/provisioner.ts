@@ -9,6 +9,7 @@
  * adds time-outs, abort, output validation and error wrapping.
  */
 import type { AllocationStatusState, ResourceKind, ResourceSpec } from '../domain.js';
+import type { JobQueue, ProvisionerStore } from './provisioner-store.js';
 
 export interface Provisioner {
   /**
@@ -32,11 +33,18 @@ export interface Provisioner {
 
   /**
    * Destroy or return the machine. Idempotent: releasing something already gone (or never
-   * created) succeeds.
+   * created) succeeds. After a failed or interrupted allocate the core calls it with
+   * `externalId: ''`: find whatever was half-built for `resourceId` and remove it.
    */
   release(allocation: Allocation, ctx: ProvisionContext): Promise<void>;
 
-  /** Report what the machine is doing now. A machine that no longer exists is `gone`. */
+  /**
+   * Report what the machine is doing now. A machine that no longer exists is `gone`.
+   *
+   * During crash recovery the core may not know the external id yet: it then passes
+   * `externalId: ''` and the provisioner must look the machine up by `resourceId` (or the
+   * request id it tagged the machine with), answering `gone` if nothing was built.
+   */
   status(allocation: Allocation, ctx: ProvisionContext): Promise<AllocationStatus>;
 }
 
@@ -90,6 +98,10 @@ export interface ProvisionContext {
   readonly clock: Clock;
   /** Emit a lifecycle event (stored in the event log with the resource). */
   readonly events: EventSink;
+  /** Shared state namespaced to this provisioner, in the core's database. */
+  readonly store: ProvisionerStore;
+  /** Durable jobs, run by the core with retries; handlers come from the `jobHandlers` capability. */
+  readonly jobs: JobQueue;
 }
 
 export interface Logger {

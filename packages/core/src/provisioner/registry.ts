@@ -1,14 +1,22 @@
 import { PROVISIONER_NAME } from '../domain.js';
 import { SlipwayError } from '../errors.js';
 import type { Clock, Logger, Provisioner } from './provisioner.js';
+import type { JobQueue, ProvisionerStore } from './provisioner-store.js';
 import { type RuntimeOptions, RuntimeProvisioner } from './runtime-provisioner.js';
+
+export interface RegistryDeps {
+  logger: Logger;
+  clock: Clock;
+  storeFor: (provisioner: string) => ProvisionerStore;
+  jobsFor: (provisioner: string) => JobQueue;
+}
 
 /** Provisioners by name, each wrapped in a RuntimeProvisioner. Refuses duplicates. */
 export class ProvisionerRegistry {
   readonly #byName = new Map<string, RuntimeProvisioner>();
-  readonly #deps: { logger: Logger; clock: Clock };
+  readonly #deps: RegistryDeps;
 
-  constructor(deps: { logger: Logger; clock: Clock }) {
+  constructor(deps: RegistryDeps) {
     this.#deps = deps;
   }
 
@@ -28,7 +36,12 @@ export class ProvisionerRegistry {
     if (this.#byName.has(plugin.name)) {
       throw new SlipwayError('DUPLICATE_PROVISIONER', `a provisioner named ${plugin.name} is already registered`);
     }
-    const runtime = new RuntimeProvisioner(plugin, this.#deps, options);
+    const { logger, clock } = this.#deps;
+    const runtime = new RuntimeProvisioner(
+      plugin,
+      { logger, clock, store: this.#deps.storeFor(plugin.name), jobs: this.#deps.jobsFor(plugin.name) },
+      options,
+    );
     this.#byName.set(plugin.name, runtime);
     return runtime;
   }

@@ -15,8 +15,10 @@ import type {
   Clock,
   EventSink,
   Logger,
+  ProvisionContext,
   Provisioner,
 } from './provisioner.js';
+import type { JobQueue, ProvisionerStore } from './provisioner-store.js';
 
 export interface RuntimeOptions {
   /** Per-call time-outs in ms. Defaults: allocate 10 min, release 5 min, status 30 s. */
@@ -26,6 +28,16 @@ export interface RuntimeOptions {
 export interface CallContext {
   signal?: AbortSignal;
   events: EventSink;
+}
+
+/** What the runtime needs to build a ProvisionContext for its plugin. */
+export interface RuntimeDeps {
+  logger: Logger;
+  clock: Clock;
+  /** This provisioner's namespaced store. */
+  store: ProvisionerStore;
+  /** This provisioner's job queue (kinds resolve to its `jobHandlers`). */
+  jobs: JobQueue;
 }
 
 const AllocationSchema = z.object({
@@ -56,16 +68,29 @@ export class RuntimeProvisioner {
   readonly #plugin: Provisioner;
   readonly #timeouts: typeof DEFAULT_TIMEOUTS;
   readonly #logger: Logger;
-  readonly #clock: Clock;
+  readonly #deps: RuntimeDeps;
 
-  constructor(plugin: Provisioner, deps: { logger: Logger; clock: Clock }, options: RuntimeOptions = {}) {
+  constructor(plugin: Provisioner, deps: RuntimeDeps, options: RuntimeOptions = {}) {
     this.#plugin = plugin;
     this.name = plugin.name;
     this.isDemo = plugin.isDemo;
     this.capabilities = capabilitiesOf(plugin);
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.#logger = deps.logger.child({ provisioner: plugin.name });
-    this.#clock = deps.clock;
+    this.#deps = deps;
+  }
+
+  /** The context handed to the plugin, for capability calls (refresh, job handlers, ...). */
+  context(signal: AbortSignal, events: EventSink, logger: Logger = this.#logger): ProvisionContext {
+    return { signal, logger, clock: this.#deps.clock, events, store: this.#deps.store, jobs: this.#deps.jobs };
+  }
+
+  /**
+   * Run any plugin call (a capability method) with the same time-out, abort and error
+   * wrapping as the contract members.
+   */
+  invoke<T>(op: string, ctx: CallContext, fn: (pctx: ProvisionContext) => Promise<T>, timeoutMs = 60_000): Promise<T> {
+    return this.#call(op, ctx, '', fn, timeoutMs);
   }
 
   /** The wrapped plugin, for capability calls the core makes through `has()`. */
@@ -118,16 +143,17 @@ export class RuntimeProvisioner {
   }
 
   async #call<T>(
-    op: 'allocate' | 'release' | 'status',
+    op: string,
     ctx: CallContext,
     resourceId: string,
-    fn: (pctx: Parameters<Provisioner['allocate']>[1]) => Promise<T>,
+    fn: (pctx: ProvisionContext) => Promise<T>,
+    timeoutMs = this.#timeouts[op as keyof typeof DEFAULT_TIMEOUTS] ?? 60_000,
   ): Promise<T> {
     const logger = this.#logger.child({ op, resourceId });
     const started = performance.now();
     try {
-      const result = await runAbortable((signal) => fn({ signal, logger, clock: this.#clock, events: ctx.events }), {
-        timeoutMs: this.#timeouts[op],
+      const result = await runAbortable((signal) => fn(this.context(signal, ctx.events, logger)), {
+        timeoutMs,
         signal: ctx.signal,
         what: `${this.name}.${op}`,
       });

@@ -1,9 +1,10 @@
 /**
- * Resource lifecycle with credit admission:
- *   validate → idempotency (owner, requestId) → price → reserve (hold, TTL) → allocate
- *   → success: commit (charge) · failure: release the hold, mark FAILED.
- * No transaction is ever held open across a provisioner call, and every state change
- * writes an event in the same transaction.
+ * The request side of the resource lifecycle, with credit admission:
+ *   validate → idempotency (owner, requestId) → rate limit → price → reserve (hold, lease)
+ *   → enqueue the allocate job, all in one transaction; then wait for the job (bounded) or
+ *   answer at once with the resource PROVISIONING. The job (ResourceWorkflows) commits the
+ *   hold on success or releases it on failure. No transaction is ever held open across a
+ *   provisioner call, and every state change writes an event in its transaction.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -16,32 +17,32 @@ import {
   type ResourceSpec,
   type ResourceStatus,
 } from '../domain.js';
-import { isSlipwayError, notFound, SlipwayError } from '../errors.js';
+import { ERROR_CODES, type ErrorCode, notFound, SlipwayError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
+import { enqueueJob } from '../jobs/job-queue.js';
+import type { JobRunner } from '../jobs/job-runner.js';
 import type { CreditLedger } from '../ledger/ledger.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Pricer } from '../pricing/pricer.js';
-import type { Clock, EventSink, Logger } from '../provisioner/provisioner.js';
+import type { Clock, Logger } from '../provisioner/provisioner.js';
 import type { ProvisionerRegistry } from '../provisioner/registry.js';
 import type { RuntimeProvisioner } from '../provisioner/runtime-provisioner.js';
 import { type Executor, jsonb, pgErrorCode } from '../storage/executor.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
+import { sleep } from '../util/abort.js';
 import { parseOrThrow } from '../util/parse.js';
 import { canonicalJson, mergePatch, type ResourceRow, toAllocation, toResource } from './resource-mapper.js';
+import type { ResourcePolicy } from './resource-policy.js';
+import { JOB_KINDS, jobKeys, type ResourceWorkflows } from './resource-workflows.js';
 
-export interface ResourcePolicy {
-  /** How long a hold lives before the sweeper reconciles it (ms). Default 15 min. */
-  holdTtlMs: number;
-  /** Refund the hold when an allocation fails. Default true. */
-  refundOnFailure: boolean;
-  /** Largest metadata document, in bytes of JSON. Default 64 KiB. */
-  maxMetadataBytes: number;
+export { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resource-policy.js';
+
+/** How a create/release answers: wait for the job (bounded by waitMs) or return at once. */
+export interface WaitOptions {
+  wait?: boolean;
+  waitMs?: number;
+  signal?: AbortSignal;
 }
-
-export const DEFAULT_RESOURCE_POLICY: ResourcePolicy = {
-  holdTtlMs: 15 * 60_000,
-  refundOnFailure: true,
-  maxMetadataBytes: 64 * 1024,
-};
 
 export interface ResourceServiceDeps {
   db: Kysely<SlipwayDatabase>;
@@ -52,6 +53,9 @@ export interface ResourceServiceDeps {
   clock: Clock;
   logger: Logger;
   policy: ResourcePolicy;
+  limiter: RateLimiter;
+  runner: JobRunner;
+  workflows: ResourceWorkflows;
 }
 
 export interface Quote {
@@ -109,29 +113,34 @@ export class ResourceService {
     };
   }
 
-  /** Create a resource for `actor`, charging credits only if the allocation succeeds. */
-  async create(actor: Actor, input: unknown, opts: { signal?: AbortSignal } = {}): Promise<Resource> {
+  /**
+   * Create a resource for `actor`. Credits are held now and charged only when the
+   * allocation succeeds. With `wait` (the default) the answer is the settled resource, or
+   * the allocation's typed error; without it, the resource in PROVISIONING.
+   */
+  async create(actor: Actor, input: unknown, opts: WaitOptions = {}): Promise<Resource> {
     const p = await this.#prepare(input);
-    const { db, ledger, events, clock } = this.#d;
+    const { db, ledger, events, clock, policy } = this.#d;
     const requestId = p.input.requestId ?? randomUUID();
     const resourceId = randomUUID();
     const reservationId = randomUUID();
     const now = clock.now();
 
-    let row: ResourceRow;
+    let created: { row: ResourceRow; jobId?: number | undefined };
     try {
-      row = await db.transaction().execute(async (trx) => {
+      created = await db.transaction().execute(async (trx) => {
         await ledger.ensureAccount(trx, actor.id, actor.role);
         const existing = await this.#byRequestId(trx, actor.id, requestId);
-        if (existing) return existing;
+        if (existing) return { row: existing };
+        await this.#d.limiter.consume(trx, actor.id, 'createResource', now);
         await ledger.reserve(trx, {
           reservationId,
           accountId: actor.id,
           amount: p.price,
-          expiresAt: new Date(now.getTime() + this.#d.policy.holdTtlMs),
+          expiresAt: new Date(now.getTime() + policy.holdTtlMs),
           resourceId,
         });
-        const inserted = await trx
+        const row = await trx
           .insertInto('resources')
           .values({
             id: resourceId,
@@ -154,6 +163,12 @@ export class ResourceService {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
+        const jobId = await enqueueJob(trx, now, {
+          kind: JOB_KINDS.allocate,
+          payload: { resourceId },
+          key: jobKeys.allocate(resourceId),
+          maxAttempts: policy.allocateAttempts,
+        });
         await events.append(trx, {
           type: 'vm',
           action: 'resource.requested',
@@ -162,181 +177,93 @@ export class ResourceService {
           resourceId,
           data: { provisioner: p.runtime.name, price: p.price, requestId },
         });
-        return inserted;
+        return { row, jobId };
       });
     } catch (error) {
       // A concurrent request with the same requestId won the insert: answer as a retry.
       if (pgErrorCode(error) !== '23505') throw error;
       const existing = await this.#byRequestId(db, actor.id, requestId);
       if (!existing) throw error;
-      row = existing;
+      created = { row: existing };
     }
-    if (row.id !== resourceId) return this.#answerRetry(row, p.params);
+    if (created.row.id !== resourceId) return this.#answerRetry(created.row, p.params);
 
-    return this.#allocate(actor, row, p, opts.signal);
+    const settled = await this.#await(created.row, created.jobId, 'PROVISIONING', opts);
+    if (settled.status === 'FAILED') throw storedFailure(settled);
+    return toResource(settled);
   }
 
-  async #allocate(actor: Actor, row: ResourceRow, p: Prepared, signal?: AbortSignal): Promise<Resource> {
-    const { db, ledger, events } = this.#d;
-    const reservationId = row.reservation_id as string;
-    try {
-      const allocation = await p.runtime.allocate(
-        {
-          resourceId: row.id,
-          requestId: row.request_id,
-          ownerId: row.owner_id,
-          name: row.name,
-          kind: row.kind,
-          spec: p.spec,
-          options: p.options,
-          labels: row.labels,
-          expiresAt: row.expires_at,
-        },
-        { signal, events: this.#sink(row) },
-      );
-      const updated = await db.transaction().execute(async (trx) => {
-        const charged = await ledger.commit(trx, reservationId, {
-          charge: allocation.cost ?? p.price,
-          resourceId: row.id,
-          actorId: actor.id,
-        });
-        const next = await trx
-          .updateTable('resources')
-          .set({
-            status:
-              allocation.state === 'stopped'
-                ? 'STOPPED'
-                : allocation.state === 'provisioning'
-                  ? 'PROVISIONING'
-                  : 'RUNNING',
-            external_id: allocation.externalId,
-            ip: allocation.ip ?? null,
-            ssh_port: allocation.sshPort ?? null,
-            cockpit_url: allocation.cockpitUrl ?? null,
-            allocation_data: allocation.data ? jsonb(allocation.data) : null,
-            cost: charged ?? p.price,
-            updated_at: this.#d.clock.now(),
-          })
-          .where('id', '=', row.id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await events.append(trx, {
-          type: 'vm',
-          action: 'resource.created',
-          actorId: actor.id,
-          ownerId: row.owner_id,
-          resourceId: row.id,
-          data: { externalId: allocation.externalId, charged: charged ?? p.price, ip: allocation.ip ?? null },
-        });
-        return next;
-      });
-      return toResource(updated);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      await db.transaction().execute(async (trx) => {
-        const refunded = this.#d.policy.refundOnFailure
-          ? await ledger.release(trx, reservationId)
-          : (await ledger.commit(trx, reservationId, { resourceId: row.id, actorId: actor.id })) !== null;
-        await trx
-          .updateTable('resources')
-          .set({
-            status: 'FAILED',
-            error: message,
-            cost: this.#d.policy.refundOnFailure ? 0 : row.cost,
-            updated_at: this.#d.clock.now(),
-          })
-          .where('id', '=', row.id)
-          .execute();
-        await events.append(trx, {
-          type: 'vm',
-          action: 'resource.failed',
-          severity: 'warning',
-          actorId: actor.id,
-          ownerId: row.owner_id,
-          resourceId: row.id,
-          data: { error: message, code: isSlipwayError(error) ? error.code : 'PROVISIONER_FAILED', refunded },
-        });
-      });
-      throw failure(error, row.id);
-    }
-  }
-
-  /** Release the machine through its provisioner, then mark the resource RELEASED. */
-  async release(actor: Actor, id: string, opts: { signal?: AbortSignal } = {}): Promise<Resource> {
-    const { db, events } = this.#d;
+  /**
+   * Release the machine: mark RELEASING and enqueue the release job (retried until the
+   * provisioner confirms). Releasing something already released answers it as it is.
+   */
+  async release(actor: Actor, id: string, opts: WaitOptions = {}): Promise<Resource> {
+    const { db, events, clock } = this.#d;
     const claimed = await db.transaction().execute(async (trx) => {
       const row = await this.#visible(trx, actor, id, true);
-      if (row.status === 'RELEASED' || row.status === 'EXPIRED' || row.status === 'RELEASING')
-        return { row, done: true };
+      if (row.status === 'RELEASED' || row.status === 'EXPIRED' || row.status === 'RELEASING') {
+        return { row, jobId: undefined };
+      }
       if (!RELEASABLE.includes(row.status as ResourceStatus)) {
         throw new SlipwayError('INVALID_STATE', `resource ${id} is ${row.status} and cannot be released yet`, {
           details: { status: row.status },
         });
       }
+      const now = clock.now();
+      // A failed allocation holds no machine (its cleanup job sees to that): nothing to call.
       const next = await trx
         .updateTable('resources')
-        .set({ status: 'RELEASING', updated_at: this.#d.clock.now() })
+        .set(
+          row.status === 'FAILED'
+            ? { status: 'RELEASED', released_at: now, updated_at: now }
+            : { status: 'RELEASING', updated_at: now },
+        )
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow();
+      const jobId =
+        next.status === 'RELEASING'
+          ? await enqueueJob(trx, now, {
+              kind: JOB_KINDS.release,
+              payload: { resourceId: id, reason: 'user', actorId: actor.id },
+              key: jobKeys.release(id),
+              maxAttempts: this.#d.policy.releaseAttempts,
+            })
+          : undefined;
       await events.append(trx, {
         type: 'vm',
-        action: 'resource.releasing',
+        action: next.status === 'RELEASED' ? 'resource.released' : 'resource.releasing',
         actorId: actor.id,
         ownerId: row.owner_id,
         resourceId: id,
         data: { from: row.status },
       });
-      return { row: next, done: false, from: row.status };
+      return { row: next, jobId };
     });
-    if (claimed.done) return toResource(claimed.row);
+    return toResource(await this.#await(claimed.row, claimed.jobId, 'RELEASING', opts));
+  }
 
-    const row = claimed.row;
-    // A failed allocation left nothing at the provider worth a call; everything else is released there.
-    if (claimed.from !== 'FAILED' && row.external_id) {
-      try {
-        await this.#d.registry
-          .get(row.provisioner)
-          .release(toAllocation(row), { signal: opts.signal, events: this.#sink(row) });
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        await db.transaction().execute(async (trx) => {
-          await trx
-            .updateTable('resources')
-            .set({ status: claimed.from as string, error: message, updated_at: this.#d.clock.now() })
-            .where('id', '=', id)
-            .execute();
-          await events.append(trx, {
-            type: 'vm',
-            action: 'resource.release_failed',
-            severity: 'critical',
-            actorId: actor.id,
-            ownerId: row.owner_id,
-            resourceId: id,
-            data: { error: message },
-          });
-        });
-        throw failure(error, id);
-      }
-    }
-    const released = await db.transaction().execute(async (trx) => {
-      const now = this.#d.clock.now();
-      const next = await trx
-        .updateTable('resources')
-        .set({ status: 'RELEASED', released_at: now, updated_at: now })
-        .where('id', '=', id)
-        .returningAll()
+  /** Run our own job now if we can, then wait (bounded) for the resource to leave `from`. */
+  async #await(
+    row: ResourceRow,
+    jobId: number | undefined,
+    from: ResourceStatus,
+    opts: WaitOptions,
+  ): Promise<ResourceRow> {
+    if (!(opts.wait ?? this.#d.policy.wait) || row.status !== from) return row;
+    if (jobId !== undefined) await this.#d.runner.runNow(jobId);
+    const deadline = Date.now() + (opts.waitMs ?? this.#d.policy.waitMs);
+    let delay = 10;
+    for (;;) {
+      const current = await this.#d.db
+        .selectFrom('resources')
+        .selectAll()
+        .where('id', '=', row.id)
         .executeTakeFirstOrThrow();
-      await events.append(trx, {
-        type: 'vm',
-        action: 'resource.released',
-        actorId: actor.id,
-        ownerId: row.owner_id,
-        resourceId: id,
-      });
-      return next;
-    });
-    return toResource(released);
+      if (current.status !== from || Date.now() >= deadline || opts.signal?.aborted) return current;
+      await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
+      delay = Math.min(delay * 2, 250);
+    }
   }
 
   /** Ask the provisioner what the machine is doing and store it. */
@@ -345,7 +272,7 @@ export class ResourceService {
     if (row.status !== 'RUNNING' && row.status !== 'STOPPED') return toResource(row);
     const status = await this.#d.registry
       .get(row.provisioner)
-      .status(toAllocation(row), { signal: opts.signal, events: this.#sink(row) });
+      .status(toAllocation(row), { signal: opts.signal, events: this.#d.workflows.sink(row) });
     const next: ResourceStatus =
       status.state === 'stopped'
         ? 'STOPPED'
@@ -504,11 +431,7 @@ export class ResourceService {
         details: { requestId: row.request_id, resourceId: row.id },
       });
     }
-    if (row.status === 'FAILED') {
-      throw new SlipwayError('PROVISIONER_FAILED', row.error ?? 'allocation failed', {
-        details: { requestId: row.request_id, resourceId: row.id },
-      });
-    }
+    if (row.status === 'FAILED') throw storedFailure(row);
     return toResource(row);
   }
 
@@ -530,37 +453,9 @@ export class ResourceService {
     if (!row) throw notFound('resource', id);
     return row;
   }
-
-  /** Events a provisioner emits are stored against the resource, outside any transaction. */
-  #sink(row: ResourceRow): EventSink {
-    return {
-      emit: (event) => {
-        this.#d.events
-          .append(this.#d.db, {
-            type: 'vm',
-            action: event.action,
-            severity: event.severity ?? 'info',
-            ownerId: row.owner_id,
-            resourceId: row.id,
-            data: { provisioner: row.provisioner, ...event.data },
-          })
-          .catch((error: unknown) =>
-            this.#d.logger.warn('could not store provisioner event', { error: String(error), action: event.action }),
-          );
-      },
-    };
-  }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function failure(error: unknown, resourceId: string): SlipwayError {
-  if (isSlipwayError(error) && error.code !== 'PROVISIONER_FAILED') {
-    return new SlipwayError(error.code, error.message, { cause: error, details: { ...error.details, resourceId } });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new SlipwayError('PROVISIONER_FAILED', message, { cause: error, details: { resourceId } });
-}
 
 function encodeCursor(r: Resource): string {
   return Buffer.from(`${r.createdAt.toISOString()}|${r.id}`).toString('base64url');
@@ -573,4 +468,12 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
     throw new SlipwayError('VALIDATION_FAILED', 'after: not a cursor from this API', { details: { field: 'after' } });
   }
   return { createdAt, id };
+}
+
+/** The typed error a failed allocation left on its resource (the same for every retry). */
+function storedFailure(row: ResourceRow): SlipwayError {
+  const code = (row.error_code && row.error_code in ERROR_CODES ? row.error_code : 'PROVISIONER_FAILED') as ErrorCode;
+  return new SlipwayError(code, row.error ?? 'allocation failed', {
+    details: { resourceId: row.id, requestId: row.request_id },
+  });
 }

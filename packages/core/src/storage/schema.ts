@@ -72,6 +72,8 @@ export interface ResourcesTable {
   request_params: Json<Record<string, unknown>>;
   reservation_id: string | null;
   error: string | null;
+  /** Error code of a failed allocation, so retries of the request answer the same. */
+  error_code: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
   released_at: NullableTimestamp;
@@ -90,7 +92,46 @@ export interface EventsTable {
   created_at: Timestamp;
 }
 
+export interface ProvisionerStoreTable {
+  namespace: string;
+  key: string;
+  value: Json<Record<string, unknown>> | ColumnType<unknown, string, string>;
+  version: number;
+  updated_at: Timestamp;
+}
+
+export type JobState = 'queued' | 'running' | 'done' | 'dead';
+
+export interface JobsTable {
+  id: Generated<number>;
+  /** `resource.allocate`, `resource.release`, `provisioner:<name>:<kind>`, ... */
+  kind: string;
+  payload: Json<Record<string, unknown>>;
+  state: JobState;
+  /** Dedupe key: at most one queued/running job per key. */
+  key: string | null;
+  attempts: Generated<number>;
+  max_attempts: number;
+  run_at: Timestamp;
+  locked_by: string | null;
+  locked_until: NullableTimestamp;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface RateLimitsTable {
+  account_id: string;
+  action: string;
+  window_start: Timestamp;
+  count: number;
+}
+
 export interface SlipwayDatabase {
+  provisioner_store: ProvisionerStoreTable;
+  jobs: JobsTable;
+  rate_limits: RateLimitsTable;
   accounts: AccountsTable;
   wallets: WalletsTable;
   ledger_entries: LedgerEntriesTable;

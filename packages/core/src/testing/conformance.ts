@@ -7,7 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger, systemClock } from '../logger.js';
+import { memoryProvisionerStore } from '../provisioner/memory-provisioner-store.js';
 import type { AllocationRequest, ProvisionContext, Provisioner, ProvisionerEvent } from '../provisioner/provisioner.js';
+import type { JobQueue, JobRequest, ProvisionerStore } from '../provisioner/provisioner-store.js';
 import { RuntimeProvisioner } from '../provisioner/runtime-provisioner.js';
 
 export interface ConformanceOptions<P extends Provisioner = Provisioner> {
@@ -26,13 +28,39 @@ export interface ConformanceOptions<P extends Provisioner = Provisioner> {
   dispose?: (provisioner: P) => Promise<void> | void;
   /** Per-test time-out in ms (default 30 s). */
   timeoutMs?: number;
+  /** The store the provisioner gets (default: one in-memory store for the suite). */
+  store?: ProvisionerStore;
 }
 
-export function conformanceContext(signal: AbortSignal = new AbortController().signal): ProvisionContext & {
-  emitted: ProvisionerEvent[];
-} {
+/** A job queue that only records what was enqueued; tests run the handlers themselves. */
+export interface RecordingJobQueue extends JobQueue {
+  readonly enqueued: JobRequest[];
+}
+
+export function recordingJobQueue(): RecordingJobQueue {
+  const enqueued: JobRequest[] = [];
+  return {
+    enqueued,
+    enqueue: async (job) => {
+      enqueued.push(job);
+    },
+  };
+}
+
+export function conformanceContext(
+  signal: AbortSignal = new AbortController().signal,
+  deps: { store?: ProvisionerStore; jobs?: JobQueue } = {},
+): ProvisionContext & { emitted: ProvisionerEvent[] } {
   const emitted: ProvisionerEvent[] = [];
-  return { signal, logger: silentLogger, clock: systemClock, events: { emit: (e) => emitted.push(e) }, emitted };
+  return {
+    signal,
+    logger: silentLogger,
+    clock: systemClock,
+    events: { emit: (e) => emitted.push(e) },
+    store: deps.store ?? memoryProvisionerStore(),
+    jobs: deps.jobs ?? recordingJobQueue(),
+    emitted,
+  };
 }
 
 export function baseRequest(overrides: Partial<AllocationRequest> = {}): AllocationRequest {
@@ -59,8 +87,12 @@ export function describeProvisionerConformance<P extends Provisioner>(opts: Conf
     return instance;
   };
   // The runtime wrapper validates every output against the contract, as the core does.
-  const runtime = async () => new RuntimeProvisioner(await provisioner(), { logger: silentLogger, clock: systemClock });
+  const store = opts.store ?? memoryProvisionerStore();
+  const jobs = recordingJobQueue();
+  const runtime = async () =>
+    new RuntimeProvisioner(await provisioner(), { logger: silentLogger, clock: systemClock, store, jobs });
   const call = () => ({ events: conformanceContext().events });
+  const ctx = (signal?: AbortSignal) => conformanceContext(signal, { store, jobs });
 
   describe(`provisioner conformance: ${opts.name ?? 'provisioner'}`, () => {
     afterAll(async () => {
@@ -83,6 +115,17 @@ export function describeProvisionerConformance<P extends Provisioner>(opts: Conf
       const status = await rt.status(allocation, call());
       expect(['running', 'provisioning', 'stopped']).toContain(status.state);
       await rt.release(allocation, call());
+      expect((await rt.status(allocation, call())).state).toBe('gone');
+    });
+
+    it('status and release find a machine by resourceId when the external id is unknown', { timeout }, async () => {
+      const rt = await runtime();
+      const req = request();
+      const allocation = await rt.allocate(req, call());
+      const lookup = { resourceId: req.resourceId, externalId: '' };
+      expect(['running', 'provisioning', 'stopped']).toContain((await rt.status(lookup, call())).state);
+      expect((await rt.status({ resourceId: randomUUID(), externalId: '' }, call())).state).toBe('gone');
+      await rt.release(lookup, call());
       expect((await rt.status(allocation, call())).state).toBe('gone');
     });
 
@@ -116,7 +159,7 @@ export function describeProvisionerConformance<P extends Provisioner>(opts: Conf
       const controller = new AbortController();
       controller.abort(new Error('caller gave up'));
       const req = request();
-      await expect(p.allocate(req, conformanceContext(controller.signal))).rejects.toBeDefined();
+      await expect(p.allocate(req, ctx(controller.signal))).rejects.toBeDefined();
     });
 
     if (opts.slowRequest) {
@@ -125,11 +168,12 @@ export function describeProvisionerConformance<P extends Provisioner>(opts: Conf
         const p = await provisioner();
         const req = slow(request());
         const controller = new AbortController();
-        const pending = p.allocate(req, conformanceContext(controller.signal));
+        const pending = p.allocate(req, ctx(controller.signal));
         setTimeout(() => controller.abort(new Error('caller gave up')), 50);
         await expect(pending).rejects.toBeDefined();
         // Whatever half-exists is cleaned up by an idempotent release of the same resource.
-        await p.release({ resourceId: req.resourceId, externalId: 'unknown' }, conformanceContext());
+        await p.release({ resourceId: req.resourceId, externalId: '' }, ctx());
+        expect((await p.status({ resourceId: req.resourceId, externalId: '' }, ctx())).state).toBe('gone');
       });
     }
   });

@@ -4,6 +4,8 @@ export {
   type ConformanceOptions,
   conformanceContext,
   describeProvisionerConformance,
+  type RecordingJobQueue,
+  recordingJobQueue,
 } from './conformance.js';
 export { createTestStorage, postgresReachable, type TestStorage, testEngines, testPostgresUrl } from './databases.js';
 export { pgliteTemplateSetup } from './pglite-template.js';

@@ -1,0 +1,39 @@
+/**
+ * Durable jobs in PostgreSQL. Enqueue inside the caller's transaction, so the job exists
+ * if and only if the state change that needs it committed.
+ */
+import { sql } from 'kysely';
+import type { Executor } from '../storage/executor.js';
+import { jsonb } from '../storage/executor.js';
+
+export const JOBS_CHANNEL = 'slipway_jobs';
+
+export interface EnqueueInput {
+  kind: string;
+  payload: Record<string, unknown>;
+  /** At most one queued/running job per key: a second enqueue is a no-op. */
+  key?: string | null;
+  maxAttempts?: number;
+  runAt?: Date;
+}
+
+/** Returns the job id, or undefined when a job with the same key is already active. */
+export async function enqueueJob(db: Executor, now: Date, job: EnqueueInput): Promise<number | undefined> {
+  const row = await db
+    .insertInto('jobs')
+    .values({
+      kind: job.kind,
+      payload: jsonb(job.payload),
+      state: 'queued',
+      key: job.key ?? null,
+      max_attempts: job.maxAttempts ?? 8,
+      run_at: job.runAt ?? now,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.column('key').where('state', 'in', ['queued', 'running']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (row) await sql`select pg_notify(${JOBS_CHANNEL}, ${job.kind})`.execute(db);
+  return row?.id;
+}

@@ -1,0 +1,255 @@
+/**
+ * Runs durable jobs. Any number of runners (replicas) share one jobs table: a job is taken
+ * with FOR UPDATE SKIP LOCKED under a lease that the runner renews while it works; a
+ * crashed runner's lease runs out and another runner takes the job again. Failures retry
+ * with exponential backoff and jitter up to `max_attempts`, keeping the last error; then the
+ * job is dead and its `onDead` hook runs (critical event, compensation).
+ */
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Kysely, Selectable } from 'kysely';
+import type { Clock, Logger } from '../provisioner/provisioner.js';
+import type { JobsTable, SlipwayDatabase } from '../storage/schema.js';
+import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+
+export type Job = Selectable<JobsTable>;
+
+export interface JobHandler {
+  run(job: Job, signal: AbortSignal): Promise<void>;
+  /** Called once when the job has used its last attempt. */
+  onDead?(job: Job, error: unknown): Promise<void>;
+}
+
+export interface JobRunnerOptions {
+  db: Kysely<SlipwayDatabase>;
+  clock: Clock;
+  logger: Logger;
+  /** A job's lease; renewed every third of it while the job runs. Default 30 s. */
+  leaseMs?: number;
+  /** Jobs run at once by this runner. Default 4. */
+  concurrency?: number;
+  /** Poll interval when idle (NOTIFY wakes it sooner). Default 1 s. */
+  pollMs?: number;
+  backoff?: Partial<BackoffPolicy>;
+  random?: () => number;
+}
+
+export class JobRunner {
+  readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly #o: Required<Omit<JobRunnerOptions, 'backoff'>> & { backoff: BackoffPolicy };
+  readonly #handlers = new Map<string, JobHandler>();
+  readonly #prefixHandlers = new Map<string, JobHandler>();
+  readonly #running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+
+  constructor(options: JobRunnerOptions) {
+    this.#o = {
+      leaseMs: 30_000,
+      concurrency: 4,
+      pollMs: 1_000,
+      random: Math.random,
+      ...options,
+      backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+    };
+  }
+
+  /** Handle jobs of `kind`; a kind ending in `*` handles every kind with that prefix. */
+  register(kind: string, handler: JobHandler): void {
+    if (kind.endsWith('*')) this.#prefixHandlers.set(kind.slice(0, -1), handler);
+    else this.#handlers.set(kind, handler);
+  }
+
+  /** Take and run every job that is due now, until none is left; returns how many ran. */
+  async runDue(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const jobs = await this.#claim(this.#o.concurrency);
+      if (jobs.length === 0) return total;
+      total += jobs.length;
+      await Promise.all(jobs.map((job) => this.#execute(job)));
+    }
+  }
+
+  /**
+   * Run one job now if it is still queued (the fast path for a request that waits for its
+   * own job). Returns false when another runner has it or it is not due.
+   */
+  async runNow(jobId: number): Promise<boolean> {
+    const [job] = await this.#claim(1, jobId);
+    if (!job) return false;
+    await this.#execute(job);
+    return true;
+  }
+
+  /** Start the background loop. */
+  start(): void {
+    if (this.#loop) return;
+    this.#stopping = false;
+    this.#loop = this.#run();
+  }
+
+  /** Wake the loop now (a NOTIFY arrived). */
+  wake(): void {
+    this.#wake?.();
+  }
+
+  /** Stop taking jobs; abort and await the running ones (their leases will expire). */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.();
+    for (const r of this.#running.values()) r.controller.abort(new Error('job runner stopping'));
+    await this.#loop;
+    await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+    this.#loop = undefined;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        const free = this.#o.concurrency - this.#running.size;
+        const jobs = free > 0 ? await this.#claim(free) : [];
+        for (const job of jobs) void this.#execute(job);
+        if (jobs.length > 0 && jobs.length === free) continue;
+      } catch (error) {
+        this.#o.logger.error('job claim failed', { error: String(error) });
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#o.pollMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  async #claim(limit: number, onlyId?: number): Promise<Job[]> {
+    const now = this.#o.clock.now();
+    const until = new Date(now.getTime() + this.#o.leaseMs);
+    return this.#o.db
+      .updateTable('jobs')
+      .set((eb) => ({
+        state: 'running',
+        attempts: eb('attempts', '+', 1),
+        locked_by: this.workerId,
+        locked_until: until,
+        updated_at: now,
+      }))
+      .where('id', 'in', (eb) => {
+        let q = eb
+          .selectFrom('jobs')
+          .select('id')
+          .where((w) =>
+            w.or([
+              w.and([w('state', '=', 'queued'), w('run_at', '<=', now)]),
+              // A running job whose lease ran out: its runner died. Take it over.
+              w.and([w('state', '=', 'running'), w('locked_until', '<', now)]),
+            ]),
+          )
+          .orderBy('run_at')
+          .orderBy('id')
+          .limit(limit)
+          .forUpdate()
+          .skipLocked();
+        if (onlyId !== undefined) q = q.where('id', '=', onlyId);
+        return q;
+      })
+      .returningAll()
+      .execute();
+  }
+
+  #handlerFor(kind: string): JobHandler | undefined {
+    const exact = this.#handlers.get(kind);
+    if (exact) return exact;
+    for (const [prefix, handler] of this.#prefixHandlers) if (kind.startsWith(prefix)) return handler;
+    return undefined;
+  }
+
+  async #execute(job: Job): Promise<void> {
+    const controller = new AbortController();
+    let resolveDone: () => void = () => {};
+    const done = new Promise<void>((r) => {
+      resolveDone = r;
+    });
+    this.#running.set(job.id, { controller, done });
+    const heartbeat = setInterval(() => void this.#renew(job, controller), Math.max(10, this.#o.leaseMs / 3));
+    try {
+      const handler = this.#handlerFor(job.kind);
+      if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
+      if (job.attempts > job.max_attempts) throw new Error('attempts exhausted before the job could run');
+      await handler.run(job, controller.signal);
+      await this.#finish(job, { state: 'done' });
+    } catch (error) {
+      await this.#fail(job, error).catch((e: unknown) =>
+        this.#o.logger.error('could not record job failure', { jobId: job.id, error: String(e) }),
+      );
+    } finally {
+      clearInterval(heartbeat);
+      this.#running.delete(job.id);
+      resolveDone();
+    }
+  }
+
+  async #renew(job: Job, controller: AbortController): Promise<void> {
+    try {
+      const now = this.#o.clock.now();
+      const res = await this.#o.db
+        .updateTable('jobs')
+        .set({ locked_until: new Date(now.getTime() + this.#o.leaseMs), updated_at: now })
+        .where('id', '=', job.id)
+        .where('locked_by', '=', this.workerId)
+        .where('state', '=', 'running')
+        .executeTakeFirst();
+      // Someone else took the job over (our lease lapsed): stop working on it.
+      if (res.numUpdatedRows === 0n) controller.abort(new Error('job lease lost'));
+    } catch (error) {
+      this.#o.logger.warn('job lease renewal failed', { jobId: job.id, error: String(error) });
+    }
+  }
+
+  async #finish(job: Job, set: { state: 'done' | 'dead' | 'queued'; last_error?: string; run_at?: Date }) {
+    const now = this.#o.clock.now();
+    await this.#o.db
+      .updateTable('jobs')
+      .set({
+        state: set.state,
+        locked_by: null,
+        locked_until: null,
+        updated_at: now,
+        ...(set.last_error !== undefined ? { last_error: set.last_error } : {}),
+        ...(set.run_at ? { run_at: set.run_at } : {}),
+        ...(set.state === 'queued' ? {} : { finished_at: now }),
+      })
+      .where('id', '=', job.id)
+      .where('locked_by', '=', this.workerId)
+      .where('state', '=', 'running')
+      .execute();
+  }
+
+  async #fail(job: Job, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    if (job.attempts < job.max_attempts) {
+      const delay = backoffDelay(job.attempts, this.#o.backoff, this.#o.random);
+      this.#o.logger.warn('job failed, will retry', {
+        jobId: job.id,
+        kind: job.kind,
+        attempt: job.attempts,
+        delay,
+        error: message,
+      });
+      await this.#finish(job, {
+        state: 'queued',
+        last_error: message,
+        run_at: new Date(this.#o.clock.now().getTime() + delay),
+      });
+      return;
+    }
+    this.#o.logger.error('job gave up', { jobId: job.id, kind: job.kind, attempts: job.attempts, error: message });
+    await this.#finish(job, { state: 'dead', last_error: message });
+    await this.#handlerFor(job.kind)?.onDead?.(job, error);
+  }
+}

@@ -1,0 +1,26 @@
+export interface ResourcePolicy {
+  /** How long a hold lives without renewal before the sweeper reconciles it (ms). Default 15 min. */
+  holdTtlMs: number;
+  /** Refund the hold when an allocation fails. Default true. */
+  refundOnFailure: boolean;
+  /** Largest metadata document, in bytes of JSON. Default 64 KiB. */
+  maxMetadataBytes: number;
+  /** Whether create/release wait for their job by default. Default true. */
+  wait: boolean;
+  /** Longest a waiting create/release waits before answering with the resource as it is (ms). Default 60 s. */
+  waitMs: number;
+  /** Attempts of an allocate job on transient errors (time-outs, retryable errors). Default 3. */
+  allocateAttempts: number;
+  /** Attempts of a release/cleanup job before a critical event. Default 10. */
+  releaseAttempts: number;
+}
+
+export const DEFAULT_RESOURCE_POLICY: ResourcePolicy = {
+  holdTtlMs: 15 * 60_000,
+  refundOnFailure: true,
+  maxMetadataBytes: 64 * 1024,
+  wait: true,
+  waitMs: 60_000,
+  allocateAttempts: 3,
+  releaseAttempts: 10,
+};

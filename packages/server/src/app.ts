@@ -1,0 +1,50 @@
+/** `createApp`: config + container → core (createSlipway) → yoga. What main and embedders call. */
+import { createSlipway, type Logger, type Slipway, type SlipwayStorage } from '@slipway/core';
+import type { DependencyContainer } from 'tsyringe';
+import type { ServerConfig } from './config.js';
+import { createServerContainer, resolveProvisioners, type ServerContainerOptions, TOKENS } from './container.js';
+import { createYogaApp, type SlipwayYoga } from './http.js';
+import { buildSchema } from './schema/index.js';
+
+export interface CreateAppOptions extends ServerContainerOptions {
+  /** A container from createServerContainer with the embedder's own registrations. */
+  container?: DependencyContainer;
+  /** Storage opened already (tests); default: what the config says. Not closed by close(). */
+  database?: SlipwayStorage;
+}
+
+export interface App {
+  yoga: SlipwayYoga;
+  slipway: Slipway;
+  container: DependencyContainer;
+  logger: Logger;
+  /** Closes the core (and the database, and so the PGlite data-dir lock, if it opened it). */
+  close(): Promise<void>;
+}
+
+export async function createApp(config: ServerConfig, options: CreateAppOptions = {}): Promise<App> {
+  const container = options.container ?? createServerContainer(config, options);
+  const logger = container.resolve(TOKENS.Logger);
+  const slipway = await createSlipway({
+    database: options.database ?? config.database,
+    provisioners: resolveProvisioners(container),
+    policy: { holdTtlMs: config.holdTtlSeconds * 1000 },
+    logger,
+  });
+  container.register(TOKENS.Slipway, { useValue: slipway });
+  const yoga = createYogaApp({ schema: buildSchema(), slipway, config, logger });
+  let closed: Promise<void> | undefined;
+  return {
+    yoga,
+    slipway,
+    container,
+    logger,
+    close: () => {
+      closed ??= (async () => {
+        await yoga.dispose();
+        await slipway.close();
+      })();
+      return closed;
+    },
+  };
+}

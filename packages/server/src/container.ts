@@ -1,0 +1,39 @@
+/**
+ * The composition root: the only place that uses tsyringe (core stays decorator-free).
+ * Everything is registered with useValue/useFactory, so no emitDecoratorMetadata is needed.
+ * Embedders add provisioners by registering more values under TOKENS.Provisioner.
+ */
+import 'reflect-metadata';
+import { consoleLogger, demoProvisioner, type Logger, type Provisioner, type Slipway } from '@slipway/core';
+import { container, type DependencyContainer, type InjectionToken, instanceCachingFactory } from 'tsyringe';
+import type { ServerConfig } from './config.js';
+
+export const TOKENS = {
+  Config: Symbol('Config') as InjectionToken<ServerConfig>,
+  /** Registered many times: one registration per provisioner. */
+  Provisioner: Symbol('Provisioner') as InjectionToken<Provisioner>,
+  /** Registered by createApp once the core is up (creating it is async). */
+  Slipway: Symbol('Slipway') as InjectionToken<Slipway>,
+  Logger: Symbol('Logger') as InjectionToken<Logger>,
+} as const;
+
+export interface ServerContainerOptions {
+  provisioners?: Provisioner[];
+  logger?: Logger;
+}
+
+export function createServerContainer(config: ServerConfig, options: ServerContainerOptions = {}): DependencyContainer {
+  const c = container.createChildContainer();
+  c.register(TOKENS.Config, { useValue: config });
+  c.register(TOKENS.Logger, {
+    useFactory: instanceCachingFactory(() => options.logger ?? consoleLogger(config.logLevel)),
+  });
+  if (config.provisionerDemo) c.register(TOKENS.Provisioner, { useValue: demoProvisioner() });
+  for (const p of options.provisioners ?? []) c.register(TOKENS.Provisioner, { useValue: p });
+  return c;
+}
+
+/** Every provisioner registered on `c` (or its parents); none is not an error. */
+export function resolveProvisioners(c: DependencyContainer): Provisioner[] {
+  return c.isRegistered(TOKENS.Provisioner, true) ? c.resolveAll(TOKENS.Provisioner) : [];
+}

@@ -1,0 +1,26 @@
+/** What every resolver gets: who is calling (or null), the core, and the server config. */
+import type { Actor, Logger, Slipway } from '@slipway/core';
+import { authenticate, type TokenProblem } from './auth.js';
+import type { ServerConfig } from './config.js';
+
+export interface GraphQLContext {
+  actor: Actor | null;
+  /** Set when a token was presented but refused, so the error can say why. */
+  tokenProblem: TokenProblem | null;
+  slipway: Slipway;
+  config: ServerConfig;
+  logger: Logger;
+}
+
+export function contextFactory(deps: { slipway: Slipway; config: ServerConfig; logger: Logger }) {
+  return async ({ request }: { request: Request }): Promise<GraphQLContext> => {
+    const auth = await authenticate(request, deps.config.jwtSecret);
+    return { ...deps, actor: auth?.actor ?? null, tokenProblem: auth?.problem ?? null };
+  };
+}
+
+/** The caller of a field behind the `authenticated` scope (scope-auth has run already). */
+export function actorOf(ctx: GraphQLContext): Actor {
+  if (!ctx.actor) throw new Error('actorOf() used on a field without the authenticated scope');
+  return ctx.actor;
+}

@@ -1,0 +1,56 @@
+/**
+ * The `slipway` CLI: serve (default) | migrate | token | print-schema.
+ * Run with `node --import tsx src/main.ts <command>` (npm start / npm run cli) or `npx slipway`.
+ */
+import 'reflect-metadata';
+import { isSlipwayError } from '@slipway/core';
+import { migrate } from './cli/migrate.js';
+import { printSchemaFile } from './cli/print-schema.js';
+import { serve } from './cli/serve.js';
+import { token } from './cli/token.js';
+import { loadConfig } from './config.js';
+
+const HELP = `usage: slipway [command]
+
+  serve                 start the GraphQL server (default)
+  migrate               run database migrations and exit
+  token --user <id> [--role admin|user] [--expires 30d]
+                        print a bearer token signed with the configured secret
+  print-schema          write packages/server/schema.graphql
+
+Configuration comes from environment variables: see docs/configuration.md.
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'serve', ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(loadConfig());
+    case 'migrate':
+      return migrate(loadConfig());
+    case 'token':
+      return token(loadConfig(), rest);
+    case 'print-schema':
+      return printSchemaFile();
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return;
+    default:
+      process.stderr.write(`slipway: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
+      process.exit(2);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  // Expected failures (bad config, locked data dir, bad arguments) print one line; others the stack.
+  const message = isSlipwayError(error) || isArgError(error) ? (error as Error).message : String(error);
+  const detail = isSlipwayError(error) || isArgError(error) ? '' : `\n${(error as Error)?.stack ?? ''}`;
+  process.stderr.write(`slipway: ${message}${detail}\n`);
+  process.exit(1);
+});
+
+const isArgError = (error: unknown): boolean =>
+  typeof (error as { code?: unknown })?.code === 'string' &&
+  (error as { code: string }).code.startsWith('ERR_PARSE_ARGS');

@@ -1,0 +1,60 @@
+/** The event log: users see events of their own resources and account; admins see all. */
+import { SlipwayError, type SlipwayEvent } from '@slipway/core';
+import { builder } from '../builder.js';
+import { actorOf } from '../context.js';
+import { typed } from '../errors/typed-errors.js';
+
+const EventTypeEnum = builder.enumType('EventType', {
+  values: { VM: { value: 'vm' as const }, SYSTEM: { value: 'system' as const }, ADMIN: { value: 'admin' as const } },
+});
+
+const SeverityEnum = builder.enumType('Severity', {
+  values: {
+    INFO: { value: 'info' as const },
+    WARNING: { value: 'warning' as const },
+    CRITICAL: { value: 'critical' as const },
+  },
+});
+
+const EventObject = builder.objectRef<SlipwayEvent>('Event').implement({
+  fields: (t) => ({
+    seq: t.exposeInt('seq', { description: 'Monotonic; pass the last one seen as `after` to resume.' }),
+    type: t.field({ type: EventTypeEnum, resolve: (e) => e.type }),
+    action: t.exposeString('action', { description: 'e.g. resource.created, credits.granted.' }),
+    severity: t.field({ type: SeverityEnum, resolve: (e) => e.severity }),
+    actorId: t.exposeID('actorId', { nullable: true }),
+    ownerId: t.exposeID('ownerId', { nullable: true }),
+    resourceId: t.exposeID('resourceId', { nullable: true }),
+    data: t.field({ type: 'JSON', resolve: (e) => e.data }),
+    createdAt: t.field({ type: 'DateTime', resolve: (e) => e.createdAt }),
+  }),
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+builder.queryFields((t) => ({
+  events: t.field({
+    type: [EventObject],
+    description: 'Oldest first.',
+    args: {
+      after: t.arg.int({ description: 'Only events with a greater seq.' }),
+      first: t.arg.int({ description: '1-500, default 50.' }),
+      resourceId: t.arg.id(),
+    },
+    resolve: (_root, args, ctx) =>
+      typed(async () => {
+        const resourceId = args.resourceId == null ? undefined : String(args.resourceId);
+        // events.resource_id is a uuid column: anything else would be a database error.
+        if (resourceId !== undefined && !UUID.test(resourceId)) {
+          throw new SlipwayError('VALIDATION_FAILED', 'resourceId: not a resource id', {
+            details: { field: 'resourceId' },
+          });
+        }
+        return ctx.slipway.events.list(ctx.slipway.storage.db, actorOf(ctx), {
+          ...(args.after != null ? { after: args.after } : {}),
+          ...(args.first != null ? { first: args.first } : {}),
+          ...(resourceId !== undefined ? { resourceId } : {}),
+        });
+      }),
+  }),
+}));

@@ -1,0 +1,27 @@
+/** The registered provisioners, so clients can pick a `provisioner` name for create. */
+import type { RuntimeProvisioner } from '@slipway/core';
+import { builder } from '../builder.js';
+
+const ProvisionerType = builder.objectRef<RuntimeProvisioner>('Provisioner').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    isDemo: t.exposeBoolean('isDemo', { description: 'True when it allocates nothing real.' }),
+    capabilities: t.stringList({
+      description: 'Optional capabilities it implements (powerControl, priceQuote, …).',
+      resolve: (p) => [...p.capabilities],
+    }),
+    pricing: t.string({
+      description: 'The pricing policy ("standard", "compute", "custom"), or "provisioner" when it quotes itself.',
+      // Core's Pricer prefers a provisioner's own quote when no policy is configured for it;
+      // the server configures none, so a priceQuote capability means the provisioner prices.
+      resolve: (p, _args, ctx) => (p.has('priceQuote') ? 'provisioner' : ctx.slipway.pricer.policyName(p.name)),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  provisioners: t.field({
+    type: [ProvisionerType],
+    resolve: (_root, _args, ctx) => ctx.slipway.registry.list(),
+  }),
+}));

@@ -1,0 +1,24 @@
+/** `quote`: what a create would cost and whether it would be admitted now. Writes nothing. */
+import type { Quote } from '@slipway/core';
+import { builder } from '../builder.js';
+import { actorOf } from '../context.js';
+import { ProvisionerError, typed, ValidationError } from '../errors/typed-errors.js';
+import { CreateResourceInput, toCoreInput } from './resource-input.js';
+
+const QuoteType = builder.objectRef<Quote>('Quote').implement({
+  fields: (t) => ({
+    provisioner: t.exposeString('provisioner'),
+    price: t.exposeInt('price', { description: 'Credits a create with this input would be charged.' }),
+    available: t.exposeInt('available', { description: 'The caller’s available credits now.' }),
+    admitted: t.exposeBoolean('admitted', { description: 'Whether a create would be admitted now.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  quote: t.field({
+    type: QuoteType,
+    args: { input: t.arg({ type: CreateResourceInput, required: true }) },
+    errors: { types: [ValidationError, ProvisionerError] },
+    resolve: (_root, { input }, ctx) => typed(() => ctx.slipway.resources.quote(actorOf(ctx), toCoreInput(input))),
+  }),
+}));
