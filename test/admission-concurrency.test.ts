@@ -2,9 +2,10 @@
  * Acceptance: 100 concurrent creates against a wallet that covers exactly 10. Runs on real
  * PostgreSQL (many connections, real row locks) and on PGlite.
  */
+
+import { type Actor, createSlipway, demoProvisioner, isSlipwayError, type Slipway } from '@slipway/core';
+import { createTestStorage, type TestStorage, testEngines } from '@slipway/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Actor, type Slipway, createSlipway, demoProvisioner, isSlipwayError } from '@slipway/core';
-import { type TestStorage, createTestStorage, testEngines } from '@slipway/core/testing';
 
 const engines = await testEngines();
 const admin: Actor = { id: 'admin', role: 'admin' };
@@ -69,9 +70,9 @@ describe.each(engines)('admission under 100 concurrent creates on %s', (engine) 
     const ok = results.filter((r) => r.status === 'fulfilled').length;
     const reasons = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
     const provisionerFailures = reasons.filter((e) => isSlipwayError(e, 'PROVISIONER_FAILED')).length;
-    expect(reasons.every((e) => isSlipwayError(e, 'PROVISIONER_FAILED') || isSlipwayError(e, 'INSUFFICIENT_CREDITS'))).toBe(
-      true,
-    );
+    expect(
+      reasons.every((e) => isSlipwayError(e, 'PROVISIONER_FAILED') || isSlipwayError(e, 'INSUFFICIENT_CREDITS')),
+    ).toBe(true);
     expect(ok).toBeGreaterThan(0);
     expect(ok).toBeLessThanOrEqual(10);
     expect(provisionerFailures).toBeGreaterThan(0);

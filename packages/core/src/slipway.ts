@@ -40,7 +40,14 @@ export interface SlipwayOptions {
   rateLimits?: RateLimits;
   /** Per-call provisioner time-outs. */
   runtime?: RuntimeOptions;
-  jobs?: { leaseMs?: number; concurrency?: number; pollMs?: number; backoff?: Partial<BackoffPolicy> };
+  jobs?: {
+    leaseMs?: number;
+    concurrency?: number;
+    pollMs?: number;
+    backoff?: Partial<BackoffPolicy>;
+    /** Jitter source (a seeded PRNG makes retries reproducible). */
+    random?: () => number;
+  };
   /** How often the sweepers run after `start()` (ms). Default 5 s. */
   sweepIntervalMs?: number;
   logger?: Logger;

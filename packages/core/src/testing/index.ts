@@ -8,4 +8,5 @@ export {
   recordingJobQueue,
 } from './conformance.js';
 export { createTestStorage, postgresReachable, type TestStorage, testEngines, testPostgresUrl } from './databases.js';
+export { type ManualClock, manualClock } from './manual-clock.js';
 export { pgliteTemplateSetup } from './pglite-template.js';
