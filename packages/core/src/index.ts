@@ -26,6 +26,7 @@ export { type Job, type JobHandler, JobRunner, type JobRunnerOptions } from './j
 export { CreditLedger, type LedgerAudit, type ReserveInput } from './ledger/ledger.js';
 export { DEFAULT_RATE_LIMITS, type RateLimit, RateLimiter, type RateLimits } from './limits/rate-limiter.js';
 export { consoleLogger, silentLogger, systemClock } from './logger.js';
+export { FAULT_POINTS, type FaultPoint, faultPoint, setFaultHook } from './faults.js';
 export { Pricer, type PricingConfig } from './pricing/pricer.js';
 export {
   computePricing,

@@ -7,3 +7,10 @@ describeProvisionerConformance({
   create: () => demoProvisioner(),
   slowRequest: (req) => ({ ...req, options: { delayMs: 5_000 } }),
 });
+
+// The same contract holds when the demo keeps its machines in ctx.store.
+describeProvisionerConformance({
+  name: 'demo (persistent)',
+  create: () => demoProvisioner({ persistent: true }),
+  slowRequest: (req) => ({ ...req, options: { delayMs: 5_000 } }),
+});

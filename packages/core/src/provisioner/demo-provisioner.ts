@@ -1,16 +1,22 @@
 /**
- * The reference provisioner: allocates nothing real, remembers its "machines" in memory.
- * Used by `npm start` in demo mode, by the tests, and as the conformance suite's self-test.
+ * The reference provisioner: allocates nothing real. Its "machines" live in memory, or with
+ * `persistent: true` in `ctx.store` (the core's database), so they survive a restart of the
+ * server — which is what `npm start` and the crash tests use.
+ * Used by demo mode, by the tests, and as the conformance suite's self-test.
  */
 import { z } from 'zod';
-import { SlipwayError } from '../errors.js';
+import { faultPoint } from '../faults.js';
 import { sleep } from '../util/abort.js';
 import type { ValidatesOptions } from './capabilities.js';
-import type { Allocation, AllocationRequest, AllocationStatus, Provisioner } from './provisioner.js';
+import { memoryProvisionerStore } from './memory-provisioner-store.js';
+import type { Allocation, AllocationRequest, AllocationStatus, ProvisionContext, Provisioner } from './provisioner.js';
+import type { ProvisionerStore } from './provisioner-store.js';
 
 export interface DemoProvisionerOptions {
   /** Registry name; default "demo". */
   name?: string;
+  /** Keep machines in `ctx.store` (the database) instead of this process's memory. */
+  persistent?: boolean;
   /** Delay of every allocate in ms (honours abort). Default 0. */
   allocateDelayMs?: number;
   /** Delay of every release in ms. Default 0. */
@@ -36,24 +42,35 @@ interface DemoMachine {
 
 export type DemoProvisioner = Provisioner &
   ValidatesOptions & {
-    /** Machines currently allocated (not released); for tests. */
+    /** Machines currently allocated (not released), in this process's memory; for tests. */
     readonly liveCount: () => number;
   };
 
+const key = (resourceId: string) => `machine/${resourceId}`;
+
 export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvisioner {
-  const machines = new Map<string, DemoMachine>();
+  const local = memoryProvisionerStore();
+  const storeOf = (ctx: Pick<ProvisionContext, 'store'>): ProvisionerStore => (options.persistent ? ctx.store : local);
   let attempts = 0;
-  let serial = 0;
+  let live = 0;
+  const seen = new Map<string, boolean>();
+  const track = (resourceId: string, alive: boolean) => {
+    if (seen.get(resourceId) === alive) return;
+    if (alive) live += 1;
+    else if (seen.has(resourceId)) live -= 1;
+    seen.set(resourceId, alive);
+  };
 
   return {
     name: options.name ?? 'demo',
     isDemo: true,
     optionsSchema: demoOptionsSchema,
-    liveCount: () => [...machines.values()].filter((m) => !m.released).length,
+    liveCount: () => live,
 
     async allocate(req, ctx) {
-      const existing = machines.get(req.resourceId);
-      if (existing && !existing.released) return existing.allocation;
+      const store = storeOf(ctx);
+      const existing = await store.get<DemoMachine>(key(req.resourceId));
+      if (existing && !existing.value.released) return existing.value.allocation;
       ctx.signal.throwIfAborted();
       attempts += 1;
       const opts = demoOptionsSchema.parse(req.options);
@@ -62,34 +79,48 @@ export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvi
       if (opts.fail || options.shouldFail?.(req, attempts)) {
         throw new Error(`demo allocation of ${req.name} failed on purpose`);
       }
-      serial += 1;
+      const n = Number.parseInt(req.resourceId.slice(0, 4), 16);
       const allocation: Allocation = {
         resourceId: req.resourceId,
         externalId: `demo-${req.resourceId.slice(0, 8)}`,
-        ip: `10.0.${(serial >> 8) & 255}.${serial & 255}`,
+        ip: `10.0.${(n >> 8) & 255}.${n & 255}`,
         sshPort: 22,
         cockpitUrl: null,
         state: 'running',
         data: { requestId: req.requestId },
       };
-      machines.set(req.resourceId, { allocation, released: false });
+      // Idempotent under concurrency: only the first writer's machine counts.
+      const written = await store.compareAndSet<DemoMachine>(key(req.resourceId), existing?.version ?? null, {
+        allocation,
+        released: false,
+      });
+      if (!written) {
+        const winner = await store.get<DemoMachine>(key(req.resourceId));
+        if (winner && !winner.value.released) return winner.value.allocation;
+        throw new Error(`demo allocation of ${req.name} raced with a release`);
+      }
+      track(req.resourceId, true);
+      faultPoint('allocate.during');
       ctx.events.emit({ action: 'demo.allocated', data: { externalId: allocation.externalId } });
       return allocation;
     },
 
     async release(allocation, ctx) {
       if ((options.releaseDelayMs ?? 0) > 0) await sleep(options.releaseDelayMs ?? 0, ctx.signal);
-      const machine = machines.get(allocation.resourceId);
-      if (machine) machine.released = true;
+      const store = storeOf(ctx);
+      const machine = await store.get<DemoMachine>(key(allocation.resourceId));
+      if (machine && !machine.value.released) {
+        await store.put<DemoMachine>(key(allocation.resourceId), { ...machine.value, released: true });
+        track(allocation.resourceId, false);
+        faultPoint('release.during');
+      }
     },
 
-    async status(allocation): Promise<AllocationStatus> {
-      const machine = machines.get(allocation.resourceId);
-      if (!machine || machine.released) return { state: 'gone' };
-      if (allocation.externalId !== '' && machine.allocation.externalId !== allocation.externalId) {
-        throw new SlipwayError('PROVISIONER_FAILED', `demo machine ${allocation.externalId} does not match`);
-      }
-      return { state: 'running', ip: machine.allocation.ip, sshPort: machine.allocation.sshPort };
+    async status(allocation, ctx): Promise<AllocationStatus> {
+      const machine = await storeOf(ctx).get<DemoMachine>(key(allocation.resourceId));
+      if (!machine || machine.value.released) return { state: 'gone' };
+      const a = machine.value.allocation;
+      return { state: 'running', ip: a.ip ?? null, sshPort: a.sshPort ?? null };
     },
   };
 }

@@ -19,6 +19,7 @@ import {
 } from '../domain.js';
 import { ERROR_CODES, type ErrorCode, notFound, SlipwayError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
+import { faultPoint } from '../faults.js';
 import { enqueueJob } from '../jobs/job-queue.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { CreditLedger } from '../ledger/ledger.js';
@@ -188,6 +189,7 @@ export class ResourceService {
     }
     if (created.row.id !== resourceId) return this.#answerRetry(created.row, p.params);
 
+    faultPoint('create.after-reserve');
     const settled = await this.#await(created.row, created.jobId, 'PROVISIONING', opts);
     if (settled.status === 'FAILED') throw storedFailure(settled);
     return toResource(settled);
@@ -240,6 +242,7 @@ export class ResourceService {
       });
       return { row: next, jobId };
     });
+    if (claimed.jobId !== undefined) faultPoint('release.after-claim');
     return toResource(await this.#await(claimed.row, claimed.jobId, 'RELEASING', opts));
   }
 

@@ -14,6 +14,7 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { isSlipwayError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
+import { faultPoint } from '../faults.js';
 import { enqueueJob } from '../jobs/job-queue.js';
 import type { Job, JobRunner } from '../jobs/job-runner.js';
 import type { CreditLedger } from '../ledger/ledger.js';
@@ -116,6 +117,7 @@ export class ResourceWorkflows {
       clearInterval(renew);
     }
 
+    faultPoint('allocate.before-commit');
     const lost = await db.transaction().execute(async (trx) => {
       const current = await this.#row(trx, row.id, true);
       if (!current || current.status !== 'PROVISIONING' || !current.reservation_id) return true;
