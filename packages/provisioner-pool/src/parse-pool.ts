@@ -1,4 +1,5 @@
 /** Validate a whole pool definition; a bad pool is refused as a whole with every problem listed. */
+import { SlipwayError } from '@slipway/core';
 import { type PoolMachine, poolEntrySchema } from './pool-entry.js';
 
 export type PoolParseResult =
@@ -63,4 +64,11 @@ function pathOf(index: number, path: readonly PropertyKey[]): string {
     (out, part) => (typeof part === 'number' ? `${out}[${part}]` : `${out}.${String(part)}`),
     `pool[${index}]`,
   );
+}
+
+/** The error for a refused pool: every problem in the message and in `details.problems`. */
+export function invalidPool(problems: readonly string[]): SlipwayError {
+  return new SlipwayError('VALIDATION_FAILED', `invalid pool: ${problems.join('; ')}`, {
+    details: { field: 'pool', problems: [...problems] },
+  });
 }

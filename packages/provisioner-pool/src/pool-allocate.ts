@@ -6,8 +6,9 @@
  * assignment is created with compare-and-set: when two attempts for one resource race, the
  * first assignment wins and the other attempt gives its machine back.
  */
+
+import type { ProvisionerStore, StoreEntry } from '@slipway/core';
 import { type AllocationRequest, type ProvisionContext, SlipwayError } from '@slipway/core';
-import type { ProvisionerStore, StoreEntry } from './core-types.js';
 import { claimOrder, fits } from './machine-fit.js';
 import {
   type AssignmentRecord,
@@ -90,7 +91,10 @@ async function settle(
 ): Promise<MachineRecord | undefined> {
   const machine = claimed.value;
   // A refresh may have changed the machine between listing and claiming.
-  if (fits(machine, req) && (await store.compareAndSet(assignmentKey(req.resourceId), null, assignmentOf(machine, req)))) {
+  if (
+    fits(machine, req) &&
+    (await store.compareAndSet(assignmentKey(req.resourceId), null, assignmentOf(machine, req)))
+  ) {
     return machine;
   }
   const winner = await store.get<AssignmentRecord>(assignmentKey(req.resourceId));
@@ -100,7 +104,12 @@ async function settle(
 }
 
 /** Undo a claim that was never handed to the user: no release hook needed. */
-export async function giveBack(store: ProvisionerStore, machineId: string, resourceId: string, now: Date): Promise<void> {
+export async function giveBack(
+  store: ProvisionerStore,
+  machineId: string,
+  resourceId: string,
+  now: Date,
+): Promise<void> {
   await updateMachine(store, machineId, (current) =>
     current && heldBy(current, resourceId) ? (current.removed ? null : freed(current, now)) : undefined,
   );
@@ -116,9 +125,10 @@ function exhausted(req: AllocationRequest, machines: readonly MachineRecord[]): 
   const labels = Object.entries(req.labels).map(([k, v]) => `${k}=${v}`);
   const wanted = `${vcpu} vCPU, ${memoryMb} MB RAM, ${diskGb} GB disk${labels.length ? `, labels ${labels.join(',')}` : ''}`;
   const available = machines.filter((m) => m.status === 'available').length;
+  const poolSize = machines.filter((m) => !m.removed).length;
   return new SlipwayError(
     'CAPACITY_EXHAUSTED',
-    `pool exhausted: no available machine with at least ${wanted} (${available} of ${machines.length} available)`,
-    { details: { requested: { vcpu, memoryMb, diskGb, labels: req.labels }, available, poolSize: machines.length } },
+    `pool exhausted: no available machine with at least ${wanted} (${available} of ${poolSize} available)`,
+    { details: { requested: { vcpu, memoryMb, diskGb, labels: req.labels }, available, poolSize } },
   );
 }

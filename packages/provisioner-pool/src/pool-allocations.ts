@@ -1,5 +1,5 @@
 /** The admin view: every machine of the pool with who holds it. Cost lives on the core's resource row. */
-import type { ProvisionerStore } from './core-types.js';
+import type { ProvisionerStore } from '@slipway/core';
 import { MACHINE_PREFIX, type MachineRecord, type MachineStatus } from './machine-record.js';
 import type { PoolSize } from './pool-entry.js';
 

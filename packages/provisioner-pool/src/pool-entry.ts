@@ -24,7 +24,7 @@ export const poolEntrySchema = z.strictObject({
   name: z.string().min(1).max(128).optional(),
   host: hostSchema,
   sshPort: z.number().int().min(1).max(65_535).default(22),
-  cockpitUrl: z.url({ protocol: /^https?$/ }).nullish(),
+  cockpitUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).nullish(),
   size: poolSizeSchema,
   labels: LabelsSchema.default({}),
   /** `maintenance` machines are never handed out. */

@@ -4,7 +4,7 @@
  * a `removed` flag. Each record is changed with compare-and-set, so replicas syncing at the
  * same time, or allocating meanwhile, converge without clashing.
  */
-import type { PoolRefreshResult, ProvisionerStore } from './core-types.js';
+import type { PoolRefreshResult, ProvisionerStore } from '@slipway/core';
 import {
   definitionOf,
   isHeld,

@@ -4,9 +4,11 @@
  * handler throws on failure so the core retries with backoff, and gives up with a critical
  * event after `maxAttempts`. The machine stays `cleaning` until the hook succeeds.
  */
-import type { ProvisionContext } from '@slipway/core';
+import type { JobHandlers, ProvisionContext } from '@slipway/core';
 import { z } from 'zod';
-import type { JobHandler } from './core-types.js';
+
+type JobHandler = JobHandlers['jobHandlers'][string];
+
 import { freed, type MachineRecord, machineKey } from './machine-record.js';
 import { updateMachine } from './update-machine.js';
 
@@ -63,7 +65,10 @@ export async function enqueueReleaseHook(
 }
 
 /** The `release-hook` job handler. Without a hook configured it just frees the machine. */
-export function releaseHookHandler(hook: ReleaseHookOptions | undefined, fetchFn: typeof fetch): JobHandler {
+/** The subset of `fetch` the hook uses; the global one by default. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+export function releaseHookHandler(hook: ReleaseHookOptions | undefined, fetchFn: FetchLike): JobHandler {
   return async (raw, ctx) => {
     const payload = releaseHookPayloadSchema.parse(raw);
     const stillCleaning = (m: MachineRecord | undefined): m is MachineRecord =>
@@ -86,7 +91,7 @@ export function releaseHookHandler(hook: ReleaseHookOptions | undefined, fetchFn
 async function post(
   hook: ReleaseHookOptions,
   payload: ReleaseHookPayload,
-  fetchFn: typeof fetch,
+  fetchFn: FetchLike,
   signal: AbortSignal,
 ): Promise<void> {
   const response = await fetchFn(hook.url, {

@@ -1,4 +1,4 @@
-import type { ProvisionerStore } from './core-types.js';
+import type { ProvisionerStore } from '@slipway/core';
 import { type MachineRecord, machineKey } from './machine-record.js';
 import { sameJson } from './stable-json.js';
 
