@@ -1,0 +1,69 @@
+/** Database-level invariants every crash, replica and simulation test checks. */
+
+import type { SlipwayDatabase } from '@slipway/core';
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+
+export interface InvariantReport {
+  accounts: number;
+  resources: number;
+  problems: string[];
+}
+
+/**
+ * Credits conserved and every resource backed by exactly the right hold state:
+ *   balance = Σ ledger, held = Σ pending holds, balance − held ≥ 0,
+ *   PROVISIONING ⇔ pending; RUNNING/STOPPED/RELEASING/RELEASED/EXPIRED ⇔ committed (one charge);
+ *   FAILED ⇔ released or expired (refund policy); at most one resource per (owner, requestId).
+ */
+export async function checkInvariants(db: Kysely<SlipwayDatabase>): Promise<InvariantReport> {
+  const problems: string[] = [];
+  const wallets = await sql<{ account_id: string; balance: number; held: number; ledger: number; pending: number }>`
+    select w.account_id, w.balance, w.held,
+      coalesce((select sum(amount) from ledger_entries l where l.account_id = w.account_id), 0)::int8 as ledger,
+      coalesce((select sum(amount) from reservations r where r.account_id = w.account_id and r.state = 'pending'), 0)::int8 as pending
+    from wallets w`.execute(db);
+  for (const w of wallets.rows) {
+    if (Number(w.balance) !== Number(w.ledger))
+      problems.push(`${w.account_id}: balance ${w.balance} ≠ ledger ${w.ledger}`);
+    if (Number(w.held) !== Number(w.pending)) problems.push(`${w.account_id}: held ${w.held} ≠ pending ${w.pending}`);
+    if (Number(w.balance) - Number(w.held) < 0) problems.push(`${w.account_id}: overspent (${w.balance} − ${w.held})`);
+  }
+  const rows = await sql<{ id: string; status: string; state: string | null; charges: number }>`
+    select r.id, r.status, v.state,
+      (select count(*) from ledger_entries l where l.reservation_id = r.reservation_id)::int8 as charges
+    from resources r left join reservations v on v.id = r.reservation_id`.execute(db);
+  const expected: Record<string, string[]> = {
+    PROVISIONING: ['pending'],
+    RUNNING: ['committed'],
+    STOPPED: ['committed'],
+    RELEASING: ['committed'],
+    RELEASED: ['committed'],
+    EXPIRED: ['committed'],
+    FAILED: ['released', 'expired'],
+  };
+  for (const r of rows.rows) {
+    if (!expected[r.status]?.includes(r.state ?? 'none'))
+      problems.push(`resource ${r.id} is ${r.status} with hold ${r.state}`);
+    if (Number(r.charges) > 1) problems.push(`resource ${r.id} charged ${r.charges} times`);
+  }
+  const dupes = await sql<{ owner_id: string; request_id: string; n: number }>`
+    select owner_id, request_id, count(*)::int8 as n from resources group by 1, 2 having count(*) > 1`.execute(db);
+  for (const d of dupes.rows) problems.push(`request ${d.owner_id}/${d.request_id} has ${d.n} resources`);
+  return { accounts: wallets.rows.length, resources: rows.rows.length, problems };
+}
+
+/** Nothing left to do: no active jobs and no resource in a transient state. */
+export async function quiesced(db: Kysely<SlipwayDatabase>): Promise<boolean> {
+  const jobs = await db
+    .selectFrom('jobs')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('state', 'in', ['queued', 'running'])
+    .executeTakeFirstOrThrow();
+  const busy = await db
+    .selectFrom('resources')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('status', 'in', ['PROVISIONING', 'RELEASING'])
+    .executeTakeFirstOrThrow();
+  return Number(jobs.n) === 0 && Number(busy.n) === 0;
+}
