@@ -7,10 +7,12 @@ import { createYogaApp, type SlipwayYoga } from './http.js';
 import { buildSchema } from './schema/index.js';
 
 export interface CreateAppOptions extends ServerContainerOptions {
-  /** A container from createServerContainer with the embedder's own registrations. */
+  /** A container from createServerContainer with the embedder's own registrations; `provisioners` are added to it. */
   container?: DependencyContainer;
   /** Storage opened already (tests); default: what the config says. Not closed by close(). */
   database?: SlipwayStorage;
+  /** Run this replica's background work (job loop, sweepers). Default true. */
+  start?: boolean;
 }
 
 export interface App {
@@ -18,12 +20,14 @@ export interface App {
   slipway: Slipway;
   container: DependencyContainer;
   logger: Logger;
-  /** Closes the core (and the database, and so the PGlite data-dir lock, if it opened it). */
+  /** Stops background work and closes the core (and the database, and so the PGlite data-dir lock, if it opened it). */
   close(): Promise<void>;
 }
 
 export async function createApp(config: ServerConfig, options: CreateAppOptions = {}): Promise<App> {
   const container = options.container ?? createServerContainer(config, options);
+  if (options.container)
+    for (const p of options.provisioners ?? []) container.register(TOKENS.Provisioner, { useValue: p });
   const logger = container.resolve(TOKENS.Logger);
   const slipway = await createSlipway({
     database: options.database ?? config.database,
@@ -31,6 +35,12 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     policy: { holdTtlMs: config.holdTtlSeconds * 1000 },
     logger,
   });
+  try {
+    if (options.start !== false) await slipway.start();
+  } catch (error) {
+    await slipway.close();
+    throw error;
+  }
   container.register(TOKENS.Slipway, { useValue: slipway });
   const yoga = createYogaApp({ schema: buildSchema(), slipway, config, logger });
   let closed: Promise<void> | undefined;

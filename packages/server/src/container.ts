@@ -28,7 +28,8 @@ export function createServerContainer(config: ServerConfig, options: ServerConta
   c.register(TOKENS.Logger, {
     useFactory: instanceCachingFactory(() => options.logger ?? consoleLogger(config.logLevel)),
   });
-  if (config.provisionerDemo) c.register(TOKENS.Provisioner, { useValue: demoProvisioner() });
+  // persistent: demo machines live in the database, so they survive a restart like real ones.
+  if (config.provisionerDemo) c.register(TOKENS.Provisioner, { useValue: demoProvisioner({ persistent: true }) });
   for (const p of options.provisioners ?? []) c.register(TOKENS.Provisioner, { useValue: p });
   return c;
 }

@@ -9,7 +9,8 @@ import type { GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { ServerConfig } from './config.js';
 import { contextFactory, type GraphQLContext } from './context.js';
-import { createMaskError } from './errors/mask-error.js';
+import { maskError } from './errors/mask-error.js';
+import { yogaLogger } from './errors/yoga-logger.js';
 
 export type SlipwayYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
@@ -27,7 +28,7 @@ export function createYogaApp(deps: {
     landingPage: false,
     context: contextFactory(deps),
     // isDev is pinned off: NODE_ENV=development must never leak original errors to clients.
-    maskedErrors: { maskError: createMaskError(logger), isDev: false },
+    maskedErrors: { maskError, isDev: false },
     logging: yogaLogger(logger),
     plugins: [healthz(slipway)],
   });
@@ -49,17 +50,9 @@ function healthz(slipway: Slipway): Plugin {
       } catch {
         ok = false;
       }
-      endResponse(Response.json({ status: ok ? 'ok' : 'error' }, { status: ok ? 200 : 503 }));
+      endResponse(fetchAPI.Response.json({ status: ok ? 'ok' : 'error' }, { status: ok ? 200 : 503 }));
     },
   };
-}
-
-function yogaLogger(logger: Logger) {
-  const line =
-    (level: 'debug' | 'info' | 'warn' | 'error') =>
-    (...args: unknown[]) =>
-      logger[level](args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '));
-  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 
 export interface Listening {

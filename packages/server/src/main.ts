@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<void> {
     case 'migrate':
       return migrate(loadConfig());
     case 'token':
-      return token(loadConfig(), rest);
+      return token(rest);
     case 'print-schema':
       return printSchemaFile();
     case 'help':

@@ -82,7 +82,10 @@ describe('GraphQL API end to end', () => {
       alice,
     );
     expect(patched.data).toEqual({
-      updateResourceMetadata: { __typename: 'MutationUpdateResourceMetadataSuccess', data: { metadata: { owner: 'ops' } } },
+      updateResourceMetadata: {
+        __typename: 'MutationUpdateResourceMetadataSuccess',
+        data: { metadata: { owner: 'ops' } },
+      },
     });
 
     const refreshed = await t.gql(
@@ -107,7 +110,11 @@ describe('GraphQL API end to end', () => {
       },
     });
 
-    const after = await t.gql('{ me { balance available } resources(status: [RUNNING]) { edges { node { id } } } }', {}, alice);
+    const after = await t.gql(
+      '{ me { balance available } resources(status: [RUNNING]) { edges { node { id } } } }',
+      {},
+      alice,
+    );
     expect(after.data).toEqual({ me: { balance: 66, available: 66 }, resources: { edges: [] } });
 
     const events = await t.gql(
@@ -121,11 +128,7 @@ describe('GraphQL API end to end', () => {
 
   it('pages resources with Relay cursors', async () => {
     const bob = await t.tokenFor('pager');
-    await t.gql(
-      'mutation { grantCredits(input: { accountId: "pager", amount: 200 }) { __typename } }',
-      {},
-      admin,
-    );
+    await t.gql('mutation { grantCredits(input: { accountId: "pager", amount: 200 }) { __typename } }', {}, admin);
     for (const name of ['p1', 'p2', 'p3']) {
       const r = await t.gql(
         `mutation($input: CreateResourceInput!) { createResource(input: $input) { __typename } }`,
@@ -134,11 +137,12 @@ describe('GraphQL API end to end', () => {
       );
       expect(r.data).toEqual({ createResource: { __typename: 'MutationCreateResourceSuccess' } });
     }
-    const page1 = await t.gql<{ resources: { edges: Array<{ cursor: string; node: { name: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } }>(
-      '{ resources(first: 2) { edges { cursor node { name } } pageInfo { hasNextPage endCursor } } }',
-      {},
-      bob,
-    );
+    const page1 = await t.gql<{
+      resources: {
+        edges: Array<{ cursor: string; node: { name: string } }>;
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      };
+    }>('{ resources(first: 2) { edges { cursor node { name } } pageInfo { hasNextPage endCursor } } }', {}, bob);
     expect(page1.data?.resources.edges.map((e) => e.node.name)).toEqual(['p3', 'p2']);
     expect(page1.data?.resources.pageInfo.hasNextPage).toBe(true);
     // Any edge cursor resumes after that edge; the last one equals the page's endCursor.

@@ -49,7 +49,11 @@ describe('authentication and roles', () => {
 
   it('a non-admin gets FORBIDDEN for admin fields', async () => {
     const user = await t.tokenFor('mallory');
-    const res = await t.gql('mutation { grantCredits(input: { accountId: "mallory", amount: 1000 }) { __typename } }', {}, user);
+    const res = await t.gql(
+      'mutation { grantCredits(input: { accountId: "mallory", amount: 1000 }) { __typename } }',
+      {},
+      user,
+    );
     expect(codes(res)).toEqual(['FORBIDDEN']);
     const me = await t.gql('{ me { balance } }', {}, user);
     expect(me.data).toEqual({ me: { balance: 0 } });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, CREDITS_FIELDS, ERROR_FIELDS, SPEC, type TestApp, VALIDATION_FIELDS } from './helpers.js';
+import { CREDITS_FIELDS, createTestApp, ERROR_FIELDS, SPEC, type TestApp, VALIDATION_FIELDS } from './helpers.js';
 
 const CREATE = `mutation($input: CreateResourceInput!) { createResource(input: $input) {
   ... on MutationCreateResourceSuccess { data { id status } }
@@ -72,7 +72,12 @@ describe('typed errors', () => {
   });
 
   it('reusing a requestId with other parameters is an IdempotencyMismatchError', async () => {
-    const input = { name: 'idem', provisioner: 'demo', spec: { vcpu: 1, memoryMb: 512, diskGb: 0 }, requestId: 'req-1' };
+    const input = {
+      name: 'idem',
+      provisioner: 'demo',
+      spec: { vcpu: 1, memoryMb: 512, diskGb: 0 },
+      requestId: 'req-1',
+    };
     const first = await t.gql(CREATE, { input }, carol);
     expect(first.data).toMatchObject({ createResource: { __typename: 'MutationCreateResourceSuccess' } });
     const again = await t.gql(CREATE, { input }, carol);
@@ -80,6 +85,56 @@ describe('typed errors', () => {
     const changed = await t.gql(CREATE, { input: { ...input, name: 'other' } }, carol);
     expect(changed.data).toMatchObject({
       createResource: { __typename: 'IdempotencyMismatchError', code: 'IDEMPOTENCY_MISMATCH', fields: ['name'] },
+    });
+  });
+
+  it('create with wait: false answers PROVISIONING; the background job finishes it', async () => {
+    const res = await t.gql<{ createResource: { data: { id: string; status: string } } }>(
+      `mutation($input: CreateResourceInput!) { createResource(input: $input, wait: false) {
+         ... on MutationCreateResourceSuccess { data { id status } } ${ERROR_FIELDS} } }`,
+      {
+        input: {
+          name: 'later',
+          provisioner: 'demo',
+          spec: { vcpu: 1, memoryMb: 512, diskGb: 0 },
+          options: { delayMs: 100 },
+        },
+      },
+      carol,
+    );
+    expect(res.data?.createResource.data.status).toBe('PROVISIONING');
+    const id = res.data?.createResource.data.id;
+    let status = 'PROVISIONING';
+    for (let i = 0; i < 100 && status === 'PROVISIONING'; i += 1) {
+      await new Promise((r) => setTimeout(r, 100));
+      const got = await t.gql<{ resource: { status: string } }>(
+        'query($id: ID!) { resource(id: $id) { status } }',
+        { id },
+        carol,
+      );
+      status = got.data?.resource.status ?? 'missing';
+    }
+    expect(status).toBe('RUNNING');
+  });
+
+  it('too many creates in a minute is a RateLimitedError', async () => {
+    const erin = await t.tokenFor('erin');
+    await t.gql('mutation { grantCredits(input: { accountId: "erin", amount: 1000 }) { __typename } }', {}, admin);
+    const results: unknown[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const res = await t.gql<{ createResource: unknown }>(
+        `mutation($input: CreateResourceInput!) { createResource(input: $input) {
+           ${ERROR_FIELDS} ... on RateLimitedError { retryAfterSeconds } } }`,
+        { input: { name: `r${i}`, provisioner: 'demo', spec: { vcpu: 1, memoryMb: 512, diskGb: 0 } } },
+        erin,
+      );
+      results.push(res.data?.createResource);
+    }
+    expect(results.slice(0, 5)).toEqual(Array(5).fill({ __typename: 'MutationCreateResourceSuccess' }));
+    expect(results[5]).toMatchObject({
+      __typename: 'RateLimitedError',
+      code: 'RATE_LIMITED',
+      retryAfterSeconds: expect.any(Number),
     });
   });
 
@@ -98,8 +153,12 @@ describe('typed errors', () => {
     );
     const id = created.data?.createResource.data.id;
     const release = `mutation($id: ID!) { releaseResource(id: $id) { ... on MutationReleaseResourceSuccess { data { status } } ${ERROR_FIELDS} } }`;
-    expect((await t.gql(release, { id }, carol)).data).toMatchObject({ releaseResource: { data: { status: 'RELEASED' } } });
-    expect((await t.gql(release, { id }, carol)).data).toMatchObject({ releaseResource: { data: { status: 'RELEASED' } } });
+    expect((await t.gql(release, { id }, carol)).data).toMatchObject({
+      releaseResource: { data: { status: 'RELEASED' } },
+    });
+    expect((await t.gql(release, { id }, carol)).data).toMatchObject({
+      releaseResource: { data: { status: 'RELEASED' } },
+    });
     const patch = await t.gql(
       `mutation($id: ID!) { updateResourceMetadata(id: $id, patch: [1, 2]) { ${ERROR_FIELDS} ${VALIDATION_FIELDS} } }`,
       { id },
@@ -111,7 +170,8 @@ describe('typed errors', () => {
 
 describe('unexpected errors are masked', () => {
   it('a database failure surfaces as "Unexpected error." without internals', async () => {
-    const t = await createTestApp();
+    // No background loops: they would hold LISTEN on the database this test pulls away.
+    const t = await createTestApp({ start: false });
     const token = await t.tokenFor('dave');
     expect((await t.gql('{ me { id } }', {}, token)).data).toEqual({ me: { id: 'dave' } });
     await t.app.slipway.storage.close();

@@ -11,7 +11,11 @@ export interface TestApp {
   app: App;
   config: ServerConfig;
   /** Run a GraphQL request as `token` (none when omitted). */
-  gql: <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string) => Promise<GqlResult<T>>;
+  gql: <T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ) => Promise<GqlResult<T>>;
   tokenFor: (userId: string, role?: 'user' | 'admin') => Promise<string>;
   close: () => Promise<void>;
 }
@@ -21,14 +25,18 @@ export interface GqlResult<T> {
   errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
 }
 
-export async function createTestApp(opts: { provisioners?: Provisioner[] } = {}): Promise<TestApp> {
+export async function createTestApp(opts: { provisioners?: Provisioner[]; start?: boolean } = {}): Promise<TestApp> {
   const config = loadConfig({
     SLIPWAY_JWT_SECRET: TEST_SECRET,
     SLIPWAY_DATA_DIR: '/nonexistent/never-used',
     LOG_LEVEL: 'silent',
   });
   const storage = await createTestStorage('pglite');
-  const app = await createApp(config, { database: storage, provisioners: opts.provisioners ?? [] });
+  const app = await createApp(config, {
+    database: storage,
+    provisioners: opts.provisioners ?? [],
+    ...(opts.start === false ? { start: false } : {}),
+  });
   return {
     app,
     config,
@@ -58,4 +66,5 @@ export const ERROR_FIELDS = '__typename ... on Error { code message }';
 export const VALIDATION_FIELDS = '... on ValidationError { field issues { field message } }';
 export const CREDITS_FIELDS = '... on InsufficientCreditsError { required available }';
 
-export const RESOURCE_FIELDS = 'id name kind provisioner status cost ownerId ip externalId metadata labels spec { vcpu memoryMb diskGb }';
+export const RESOURCE_FIELDS =
+  'id name kind provisioner status cost ownerId ip externalId metadata labels spec { vcpu memoryMb diskGb }';

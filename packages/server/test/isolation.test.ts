@@ -78,7 +78,10 @@ describe('users see only their own resources', () => {
   });
 
   it('admin sees it, and can filter by owner', async () => {
-    const res = await t.gql<{ all: { edges: Array<{ node: { id: string; ownerId: string } }> }; bobs: { edges: unknown[] } }>(
+    const res = await t.gql<{
+      all: { edges: Array<{ node: { id: string; ownerId: string } }> };
+      bobs: { edges: unknown[] };
+    }>(
       `query($id: ID!) {
          all: resources { edges { node { id ownerId } } }
          bobs: resources(ownerId: "bob") { edges { node { id } } }

@@ -2,9 +2,9 @@
 import { parseArgs } from 'node:util';
 import { SlipwayError } from '@slipway/core';
 import { mintToken } from '../auth.js';
-import type { ServerConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 
-export async function token(config: ServerConfig, args: string[]): Promise<void> {
+export async function token(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
@@ -16,6 +16,8 @@ export async function token(config: ServerConfig, args: string[]): Promise<void>
   });
   if (!values.user) throw usage('--user <account id> is required');
   if (values.role !== 'user' && values.role !== 'admin') throw usage('--role must be user or admin');
+  // Config after the arguments: a typo must not create a data dir (and secret) as a side effect.
+  const config = loadConfig();
   const jwt = await mintToken({
     secret: config.jwtSecret,
     userId: values.user,

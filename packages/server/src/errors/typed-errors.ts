@@ -63,6 +63,18 @@ export class RequestInProgressError extends TypedError {
   }
 }
 
+export class CapacityExhaustedError extends TypedError {
+  get resourceId(): string | null {
+    return stringDetail(this.details.resourceId);
+  }
+}
+
+export class RateLimitedError extends TypedError {
+  get retryAfterSeconds(): number {
+    return numberDetail(this.details.retryAfterSeconds);
+  }
+}
+
 const CLASS_BY_CODE: Partial<Record<ErrorCode, new (source: SlipwayError) => TypedError>> = {
   VALIDATION_FAILED: ValidationError,
   // An unknown provisioner name is bad input (`field: provisioner`), branchable like any other.
@@ -77,6 +89,8 @@ const CLASS_BY_CODE: Partial<Record<ErrorCode, new (source: SlipwayError) => Typ
   PROVISIONER_INVALID_OUTPUT: ProvisionerError,
   IDEMPOTENCY_MISMATCH: IdempotencyMismatchError,
   REQUEST_IN_PROGRESS: RequestInProgressError,
+  CAPACITY_EXHAUSTED: CapacityExhaustedError,
+  RATE_LIMITED: RateLimitedError,
 };
 
 export function toTypedError(error: SlipwayError): SlipwayError {

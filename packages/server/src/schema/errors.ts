@@ -5,12 +5,14 @@
 import { ERROR_CODES, type ErrorCode, type SlipwayError } from '@slipway/core';
 import { builder } from '../builder.js';
 import {
+  CapacityExhaustedError,
   ForbiddenError,
   IdempotencyMismatchError,
   InsufficientCreditsError,
   InvalidStateError,
   NotFoundError,
   ProvisionerError,
+  RateLimitedError,
   RequestInProgressError,
   ValidationError,
   type ValidationIssue,
@@ -104,5 +106,23 @@ builder.objectType(RequestInProgressError, {
   interfaces: [ErrorInterface],
   fields: (t) => ({
     resourceId: t.id({ nullable: true, resolve: (e) => e.resourceId }),
+  }),
+});
+
+builder.objectType(CapacityExhaustedError, {
+  name: 'CapacityExhaustedError',
+  description: 'The provisioner has no machine that fits right now; the credit hold was released.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    resourceId: t.id({ nullable: true, resolve: (e) => e.resourceId }),
+  }),
+});
+
+builder.objectType(RateLimitedError, {
+  name: 'RateLimitedError',
+  description: 'Too many requests of this kind from this account; nothing was written.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    retryAfterSeconds: t.int({ resolve: (e) => e.retryAfterSeconds }),
   }),
 });

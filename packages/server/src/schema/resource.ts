@@ -3,11 +3,13 @@ import { RESOURCE_STATUSES, type Resource, type ResourceSpec, SlipwayError } fro
 import { builder } from '../builder.js';
 import { actorOf } from '../context.js';
 import {
+  CapacityExhaustedError,
   IdempotencyMismatchError,
   InsufficientCreditsError,
   InvalidStateError,
   NotFoundError,
   ProvisionerError,
+  RateLimitedError,
   RequestInProgressError,
   typed,
   ValidationError,
@@ -63,6 +65,11 @@ const ResourceConnection = builder.connectionObject(
  */
 const cursorOf = (r: Resource): string => Buffer.from(`${r.createdAt.toISOString()}|${r.id}`).toString('base64url');
 
+const WAIT_DESCRIPTION =
+  'Wait for the job to settle (default true, bounded; a slow one answers as it is then). false: answer at once with the resource PROVISIONING/RELEASING and follow it with `resource` or `events`.';
+
+const waitOptions = (wait: boolean | null | undefined) => (wait == null ? {} : { wait });
+
 builder.queryFields((t) => ({
   resources: t.field({
     type: ResourceConnection,
@@ -113,7 +120,10 @@ builder.mutationFields((t) => ({
   createResource: t.field({
     type: ResourceType,
     description: 'Price, reserve credits, allocate. Charged only when the allocation succeeds.',
-    args: { input: t.arg({ type: CreateResourceInput, required: true }) },
+    args: {
+      input: t.arg({ type: CreateResourceInput, required: true }),
+      wait: t.arg.boolean({ description: WAIT_DESCRIPTION }),
+    },
     errors: {
       types: [
         ValidationError,
@@ -122,18 +132,20 @@ builder.mutationFields((t) => ({
         ProvisionerError,
         IdempotencyMismatchError,
         RequestInProgressError,
+        CapacityExhaustedError,
+        RateLimitedError,
       ],
     },
-    // No abort on client disconnect: a dropped connection must not fail an allocation the
-    // client may still pick up by retrying with its requestId.
-    resolve: (_root, { input }, ctx) => typed(() => ctx.slipway.resources.create(actorOf(ctx), toCoreInput(input))),
+    resolve: (_root, { input, wait }, ctx) =>
+      typed(() => ctx.slipway.resources.create(actorOf(ctx), toCoreInput(input), waitOptions(wait))),
   }),
   releaseResource: t.field({
     type: ResourceType,
     description: 'Release the machine and stop charging. Releasing twice answers the released resource.',
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true }), wait: t.arg.boolean({ description: WAIT_DESCRIPTION }) },
     errors: { types: [NotFoundError, InvalidStateError, ProvisionerError, ValidationError] },
-    resolve: (_root, args, ctx) => typed(() => ctx.slipway.resources.release(actorOf(ctx), String(args.id))),
+    resolve: (_root, args, ctx) =>
+      typed(() => ctx.slipway.resources.release(actorOf(ctx), String(args.id), waitOptions(args.wait))),
   }),
   updateResourceMetadata: t.field({
     type: ResourceType,

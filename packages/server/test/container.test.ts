@@ -1,0 +1,67 @@
+import type { Provisioner } from '@slipway/core';
+import { createTestStorage } from '@slipway/core/testing';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.js';
+import { mintToken } from '../src/auth.js';
+import { loadConfig } from '../src/config.js';
+import { createServerContainer, TOKENS } from '../src/container.js';
+import { ERROR_FIELDS, TEST_SECRET } from './helpers.js';
+
+/** A provisioner an embedding app brings: allocates fine, but its status call breaks. */
+const flaky: Provisioner = {
+  name: 'flaky',
+  isDemo: true,
+  allocate: async (req) => ({ resourceId: req.resourceId, externalId: `flaky-${req.resourceId}`, ip: '10.9.9.9' }),
+  release: async () => {},
+  status: async () => {
+    throw new Error('status endpoint exploded');
+  },
+};
+
+describe('composition root', () => {
+  it('runs provisioners an embedder registers under TOKENS.Provisioner', async () => {
+    const config = loadConfig({ SLIPWAY_JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', PROVISIONER_DEMO: 'false' });
+    const container = createServerContainer(config);
+    container.register(TOKENS.Provisioner, { useValue: flaky });
+    const storage = await createTestStorage('pglite');
+    const app = await createApp(config, { container, database: storage });
+    try {
+      expect(container.resolve(TOKENS.Slipway)).toBe(app.slipway);
+      const admin = await mintToken({ secret: TEST_SECRET, userId: 'admin', role: 'admin' });
+      const gql = async (query: string, variables: Record<string, unknown> = {}) =>
+        (await (
+          await app.yoga.fetch('http://localhost/graphql', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+            body: JSON.stringify({ query, variables }),
+          })
+        ).json()) as { data?: Record<string, Record<string, unknown>>; errors?: unknown[] };
+
+      expect((await gql('{ provisioners { name } }')).data).toEqual({ provisioners: [{ name: 'flaky' }] });
+      await gql('mutation { grantCredits(input: { accountId: "admin", amount: 100 }) { __typename } }');
+      const created = await gql(
+        `mutation { createResource(input: { name: "f1", provisioner: "flaky", spec: { vcpu: 1, memoryMb: 512, diskGb: 0 } }) {
+           ... on MutationCreateResourceSuccess { data { id ip status } } ${ERROR_FIELDS} } }`,
+      );
+      expect(created.data?.createResource).toMatchObject({ data: { ip: '10.9.9.9', status: 'RUNNING' } });
+      const id = (created.data?.createResource as { data: { id: string } } | undefined)?.data.id;
+
+      // The plugin's plain Error reaches the client as a typed PROVISIONER_FAILED, via core's wrapper.
+      const refreshed = await gql(`mutation($id: ID!) { refreshResource(id: $id) { ${ERROR_FIELDS} } }`, { id });
+      expect(refreshed.data?.refreshResource).toMatchObject({
+        __typename: 'ProvisionerError',
+        code: 'PROVISIONER_FAILED',
+      });
+    } finally {
+      await app.close();
+      await storage.close();
+    }
+  });
+
+  it('registers the demo provisioner unless PROVISIONER_DEMO is off', () => {
+    const on = createServerContainer(loadConfig({ SLIPWAY_JWT_SECRET: TEST_SECRET }));
+    expect(on.resolveAll(TOKENS.Provisioner).map((p) => p.name)).toEqual(['demo']);
+    const off = createServerContainer(loadConfig({ SLIPWAY_JWT_SECRET: TEST_SECRET, PROVISIONER_DEMO: 'false' }));
+    expect(off.isRegistered(TOKENS.Provisioner, true)).toBe(false);
+  });
+});
