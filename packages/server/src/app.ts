@@ -32,7 +32,13 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   const slipway = await createSlipway({
     database: options.database ?? config.database,
     provisioners: resolveProvisioners(container),
-    policy: { holdTtlMs: config.holdTtlSeconds * 1000 },
+    policy: { holdTtlMs: config.holdTtlSeconds * 1000, waitMs: config.waitSeconds * 1000 },
+    rateLimits:
+      config.rateLimitCreatesPerMinute > 0
+        ? { createResource: { limit: config.rateLimitCreatesPerMinute, windowMs: 60_000 } }
+        : {},
+    jobs: { leaseMs: config.jobLeaseMs },
+    sweepIntervalMs: config.sweepIntervalMs,
     logger,
   });
   try {

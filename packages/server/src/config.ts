@@ -4,7 +4,7 @@
  * can print it and exit 1 instead of starting half-configured.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { SlipwayError } from '@slipway/core';
+import { FAULT_POINTS, type FaultPoint, SlipwayError } from '@slipway/core';
 import { z } from 'zod';
 import { MIN_JWT_SECRET_LENGTH, readOrCreateJwtSecret } from './jwt-secret.js';
 
@@ -25,6 +25,14 @@ export interface ServerConfig {
   provisionerDemo: boolean;
   logLevel: LogLevel;
   holdTtlSeconds: number;
+  /** Creates per user per minute; 0 = unlimited. */
+  rateLimitCreatesPerMinute: number;
+  /** Longest a create/release waits for its job before answering (s). */
+  waitSeconds: number;
+  jobLeaseMs: number;
+  sweepIntervalMs: number;
+  /** Crash tests only: SIGKILL this process when the core reaches this point. */
+  faultKillAt: FaultPoint | null;
 }
 
 const wholeNumber = (min: number, max: number) =>
@@ -56,6 +64,11 @@ const EnvSchema = z.object({
   PROVISIONER_DEMO: booleanFlag.default(true),
   LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
   SLIPWAY_HOLD_TTL_SECONDS: wholeNumber(10, 7 * 24 * 3600).default(900),
+  SLIPWAY_RATE_LIMIT_CREATES_PER_MINUTE: wholeNumber(0, 1_000_000).default(5),
+  SLIPWAY_WAIT_SECONDS: wholeNumber(0, 3600).default(60),
+  SLIPWAY_JOB_LEASE_MS: wholeNumber(500, 3_600_000).default(30_000),
+  SLIPWAY_SWEEP_INTERVAL_MS: wholeNumber(50, 3_600_000).default(5_000),
+  SLIPWAY_FAULT_KILL_AT: z.enum(FAULT_POINTS, `must be one of ${FAULT_POINTS.join(', ')}`).optional(),
 });
 
 export type EnvVariable = keyof typeof EnvSchema.shape;
@@ -92,6 +105,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     provisionerDemo: e.PROVISIONER_DEMO,
     logLevel: e.LOG_LEVEL,
     holdTtlSeconds: e.SLIPWAY_HOLD_TTL_SECONDS,
+    rateLimitCreatesPerMinute: e.SLIPWAY_RATE_LIMIT_CREATES_PER_MINUTE,
+    waitSeconds: e.SLIPWAY_WAIT_SECONDS,
+    jobLeaseMs: e.SLIPWAY_JOB_LEASE_MS,
+    sweepIntervalMs: e.SLIPWAY_SWEEP_INTERVAL_MS,
+    faultKillAt: e.SLIPWAY_FAULT_KILL_AT ?? null,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { consoleLogger, demoProvisioner, type Logger, type Provisioner, type Slipway } from '@slipway/core';
+import { poolProvisionerFromEnv } from '@slipway/provisioner-pool';
 import { container, type DependencyContainer, type InjectionToken, instanceCachingFactory } from 'tsyringe';
 import type { ServerConfig } from './config.js';
 
@@ -19,6 +20,8 @@ export const TOKENS = {
 
 export interface ServerContainerOptions {
   provisioners?: Provisioner[];
+  /** Where the pool provisioner reads VM_POOL_JSON / VM_POOL_FILE (default process.env). */
+  env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }
 
@@ -30,6 +33,9 @@ export function createServerContainer(config: ServerConfig, options: ServerConta
   });
   // persistent: demo machines live in the database, so they survive a restart like real ones.
   if (config.provisionerDemo) c.register(TOKENS.Provisioner, { useValue: demoProvisioner({ persistent: true }) });
+  // A pool from VM_POOL_JSON / VM_POOL_FILE, or the demo pool in demo mode; a bad pool stops start-up.
+  const pool = poolProvisionerFromEnv(options.env ?? process.env, { demo: config.provisionerDemo });
+  if (pool) c.register(TOKENS.Provisioner, { useValue: pool });
   for (const p of options.provisioners ?? []) c.register(TOKENS.Provisioner, { useValue: p });
   return c;
 }

@@ -10,12 +10,14 @@ export interface GraphQLContext {
   slipway: Slipway;
   config: ServerConfig;
   logger: Logger;
+  /** Aborted when the client goes away; ends subscriptions promptly. */
+  signal: AbortSignal;
 }
 
 export function contextFactory(deps: { slipway: Slipway; config: ServerConfig; logger: Logger }) {
   return async ({ request }: { request: Request }): Promise<GraphQLContext> => {
     const auth = await authenticate(request, deps.config.jwtSecret);
-    return { ...deps, actor: auth?.actor ?? null, tokenProblem: auth?.problem ?? null };
+    return { ...deps, actor: auth?.actor ?? null, tokenProblem: auth?.problem ?? null, signal: request.signal };
   };
 }
 

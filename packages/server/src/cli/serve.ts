@@ -4,13 +4,20 @@
  * HTTP server, then the core (which releases the PGlite data-dir lock). A signal during
  * start-up waits for start-up to finish: killing PGlite mid-initdb would damage the data dir.
  */
-import { SlipwayError } from '@slipway/core';
+import { SlipwayError, setFaultHook } from '@slipway/core';
 import { type App, createApp } from '../app.js';
 import { mintToken } from '../auth.js';
 import type { ServerConfig } from '../config.js';
 import { type Listening, listen } from '../http.js';
 
 export async function serve(config: ServerConfig): Promise<void> {
+  if (config.faultKillAt) {
+    const point = config.faultKillAt;
+    // Crash tests: die exactly as a power cut would, with no cleanup at all.
+    setFaultHook((reached) => {
+      if (reached === point) process.kill(process.pid, 'SIGKILL');
+    });
+  }
   let app: App | undefined;
   let http: Listening | undefined;
   const started = start(config).then((s) => {

@@ -32,6 +32,41 @@ const EventObject = builder.objectRef<SlipwayEvent>('Event').implement({
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+function resourceIdArg(value: string | number | null | undefined): string | undefined {
+  const resourceId = value == null ? undefined : String(value);
+  // events.resource_id is a uuid column: anything else would be a database error.
+  if (resourceId !== undefined && !UUID.test(resourceId)) {
+    throw new SlipwayError('VALIDATION_FAILED', 'resourceId: not a resource id', { details: { field: 'resourceId' } });
+  }
+  return resourceId;
+}
+
+builder.subscriptionFields((t) => ({
+  events: t.field({
+    type: EventObject,
+    description:
+      "Your events as they happen (admins: everyone's), over SSE. Give `after` (the last seq you saw) to resume " +
+      'after a disconnect with no gap and no duplicate; without it the stream starts at the newest event. ' +
+      'Replicas on one PostgreSQL all see every change (LISTEN/NOTIFY).',
+    args: {
+      after: t.arg.int({ description: 'Replay events with a greater seq first, then follow live.' }),
+      resourceId: t.arg.id({ description: 'Only this resource.' }),
+    },
+    subscribe: (_root, args, ctx) => {
+      // Scope-auth guards `resolve`, which runs per event; the stream itself must be guarded here.
+      if (!ctx.actor)
+        throw new SlipwayError('UNAUTHENTICATED', 'A bearer token is required (Authorization: Bearer <token>)');
+      const resourceId = resourceIdArg(args.resourceId);
+      return ctx.slipway.watch(actorOf(ctx), {
+        signal: ctx.signal,
+        ...(args.after != null ? { after: args.after } : {}),
+        ...(resourceId !== undefined ? { resourceId } : {}),
+      });
+    },
+    resolve: (event) => event,
+  }),
+}));
+
 builder.queryFields((t) => ({
   events: t.field({
     type: [EventObject],
@@ -43,13 +78,7 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, args, ctx) =>
       typed(async () => {
-        const resourceId = args.resourceId == null ? undefined : String(args.resourceId);
-        // events.resource_id is a uuid column: anything else would be a database error.
-        if (resourceId !== undefined && !UUID.test(resourceId)) {
-          throw new SlipwayError('VALIDATION_FAILED', 'resourceId: not a resource id', {
-            details: { field: 'resourceId' },
-          });
-        }
+        const resourceId = resourceIdArg(args.resourceId);
         return ctx.slipway.events.list(ctx.slipway.storage.db, actorOf(ctx), {
           ...(args.after != null ? { after: args.after } : {}),
           ...(args.first != null ? { first: args.first } : {}),

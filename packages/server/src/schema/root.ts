@@ -13,3 +13,6 @@ builder.queryType({
 });
 
 builder.mutationType({ authScopes: { authenticated: true } });
+
+/** Live updates over Server-Sent Events (`accept: text/event-stream` on /graphql). */
+builder.subscriptionType({ authScopes: { authenticated: true } });
