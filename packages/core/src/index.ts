@@ -20,13 +20,13 @@ export {
   type SlipwayEvent,
 } from './events/event-log.js';
 export { EventStream, type WatchOptions } from './events/event-stream.js';
+export { FAULT_POINTS, type FaultPoint, faultPoint, setFaultHook } from './faults.js';
 export { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './jobs/backoff.js';
 export { type EnqueueInput, enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
 export { type Job, type JobHandler, JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 export { CreditLedger, type LedgerAudit, type ReserveInput } from './ledger/ledger.js';
 export { DEFAULT_RATE_LIMITS, type RateLimit, RateLimiter, type RateLimits } from './limits/rate-limiter.js';
 export { consoleLogger, silentLogger, systemClock } from './logger.js';
-export { FAULT_POINTS, type FaultPoint, faultPoint, setFaultHook } from './faults.js';
 export { Pricer, type PricingConfig } from './pricing/pricer.js';
 export {
   computePricing,
@@ -78,6 +78,8 @@ export {
   type ResourcePage,
   type ResourcePolicy,
   ResourceService,
+  resourceCursor,
+  type WaitOptions,
 } from './resources/resource-service.js';
 export {
   activeJobCount,

@@ -171,8 +171,9 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       if (sweepTimer) clearTimeout(sweepTimer);
       sweepTimer = undefined;
       await runner.stop();
-      await unlistenJobs?.();
-      await stream.close();
+      // The caller may have closed storage it owns already; unsubscribing is then moot.
+      await unlistenJobs?.().catch(() => {});
+      await stream.close().catch(() => {});
       if (ownsStorage) await storage.close();
     },
   };

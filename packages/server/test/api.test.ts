@@ -158,7 +158,11 @@ describe('GraphQL API end to end', () => {
   it('lists provisioners', async () => {
     const res = await t.gql('{ provisioners { name isDemo capabilities pricing } }', {}, alice);
     expect(res.data).toEqual({
-      provisioners: [{ name: 'demo', isDemo: true, capabilities: ['validatesOptions'], pricing: 'standard' }],
+      provisioners: [
+        { name: 'demo', isDemo: true, capabilities: ['validatesOptions'], pricing: 'standard' },
+        // Demo mode with no VM_POOL_JSON: the built-in demo pool.
+        { name: 'pool', isDemo: true, capabilities: ['poolRefresh', 'jobHandlers'], pricing: 'standard' },
+      ],
     });
   });
 

@@ -58,9 +58,9 @@ describe('composition root', () => {
     }
   });
 
-  it('registers the demo provisioner unless PROVISIONER_DEMO is off', () => {
+  it('registers the demo provisioner and the demo pool unless PROVISIONER_DEMO is off', () => {
     const on = createServerContainer(loadConfig({ SLIPWAY_JWT_SECRET: TEST_SECRET }));
-    expect(on.resolveAll(TOKENS.Provisioner).map((p) => p.name)).toEqual(['demo']);
+    expect(on.resolveAll(TOKENS.Provisioner).map((p) => p.name)).toEqual(['demo', 'pool']);
     const off = createServerContainer(loadConfig({ SLIPWAY_JWT_SECRET: TEST_SECRET, PROVISIONER_DEMO: 'false' }));
     expect(off.isRegistered(TOKENS.Provisioner, true)).toBe(false);
   });

@@ -17,17 +17,28 @@ export class Pricer {
     this.#fallback = fallback;
   }
 
-  policyName(provisioner: string): string {
-    const p = this.#config[provisioner] ?? this.#fallback;
-    return typeof p === 'string' ? p : 'custom';
+  /** What prices `runtime`: its own quote, a policy name, or `custom` (a function). */
+  policyName(runtime: RuntimeProvisioner): string {
+    const p = this.#config[runtime.name];
+    if (p === undefined && runtime.has('priceQuote')) return 'provisioner';
+    const policy = p ?? this.#fallback;
+    return typeof policy === 'string' ? policy : 'custom';
   }
 
   async quote(runtime: RuntimeProvisioner, spec: ResourceSpec, options: Record<string, unknown>): Promise<number> {
     const plugin = runtime.plugin;
     const configured = this.#config[runtime.name];
     let price: number;
-    if (configured === undefined && CAPABILITIES.priceQuote(plugin)) price = await plugin.quote(spec, options);
-    else {
+    if (configured === undefined && CAPABILITIES.priceQuote(plugin)) {
+      const quoting = plugin;
+      // Through the runtime: a quote gets the same time-out and error wrapping as any plugin call.
+      price = await runtime.invoke(
+        'quote',
+        { events: { emit: () => {} } },
+        async () => quoting.quote(spec, options),
+        30_000,
+      );
+    } else {
       const policy = configured ?? this.#fallback;
       price = (typeof policy === 'string' ? PRICING_POLICIES[policy] : policy)(spec);
     }

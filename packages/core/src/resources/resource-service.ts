@@ -79,6 +79,8 @@ export interface ListResourcesQuery {
 
 export interface ResourcePage {
   items: Resource[];
+  /** Cursor of each item, in order; pass one as `after` to continue after it. */
+  cursors: string[];
   endCursor: string | null;
   hasNextPage: boolean;
 }
@@ -338,7 +340,8 @@ export class ResourceService {
     const rows = await q.execute();
     const items = rows.slice(0, first).map(toResource);
     const last = items.at(-1);
-    return { items, hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last) : null };
+    const cursors = items.map(resourceCursor);
+    return { items, cursors, hasNextPage: rows.length > first, endCursor: last ? resourceCursor(last) : null };
   }
 
   /** JSON merge-patch the metadata (null deletes a key). */
@@ -460,7 +463,8 @@ export class ResourceService {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function encodeCursor(r: Resource): string {
+/** The opaque keyset cursor of a resource in `list` order. */
+export function resourceCursor(r: Resource): string {
   return Buffer.from(`${r.createdAt.toISOString()}|${r.id}`).toString('base64url');
 }
 

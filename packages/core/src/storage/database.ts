@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.js';
 import { migrateToLatest } from './migrations.js';
@@ -27,6 +27,8 @@ export interface SlipwayStorage {
   readonly engine: DatabaseEngine;
   /** Subscribe to NOTIFY on `channel`; resolves to an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Resolves when the database answers a trivial query (health checks). */
+  ping(): Promise<void>;
   /** The PGlite instance, when the engine is PGlite (for dumps in tests). */
   readonly pglite?: PGlite;
   close(): Promise<void>;
@@ -65,6 +67,9 @@ function openPostgres(config: { url: string; poolSize?: number }): SlipwayStorag
   return {
     db,
     engine: 'postgres',
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
     async listen(channel, onPayload) {
       const client = new pg.Client({ connectionString: config.url });
       client.on('error', () => {});
@@ -110,6 +115,9 @@ async function openPglite(
   return {
     db,
     engine: 'pglite',
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
     pglite,
     async listen(channel, onPayload) {
       const unsubscribe = await pglite.listen(channel, onPayload);

@@ -14,7 +14,7 @@ const ProvisionerType = builder.objectRef<RuntimeProvisioner>('Provisioner').imp
       description: 'The pricing policy ("standard", "compute", "custom"), or "provisioner" when it quotes itself.',
       // Core's Pricer prefers a provisioner's own quote when no policy is configured for it;
       // the server configures none, so a priceQuote capability means the provisioner prices.
-      resolve: (p, _args, ctx) => (p.has('priceQuote') ? 'provisioner' : ctx.slipway.pricer.policyName(p.name)),
+      resolve: (p, _args, ctx) => ctx.slipway.pricer.policyName(p),
     }),
   }),
 });

@@ -59,12 +59,6 @@ const ResourceConnection = builder.connectionObject(
   { name: 'ResourceEdge' },
 );
 
-/**
- * Core pages by (createdAt, id) and hands back only the page's end cursor; each edge gets
- * the same encoding so clients may resume after any edge.
- */
-const cursorOf = (r: Resource): string => Buffer.from(`${r.createdAt.toISOString()}|${r.id}`).toString('base64url');
-
 const WAIT_DESCRIPTION =
   'Wait for the job to settle (default true, bounded; a slow one answers as it is then). false: answer at once with the resource PROVISIONING/RELEASING and follow it with `resource` or `events`.';
 
@@ -96,7 +90,7 @@ builder.queryFields((t) => ({
           ...(args.provisioner != null ? { provisioner: args.provisioner } : {}),
           ...(args.ownerId != null ? { ownerId: String(args.ownerId) } : {}),
         });
-        const edges = page.items.map((node) => ({ cursor: cursorOf(node), node }));
+        const edges = page.items.map((node, i) => ({ cursor: page.cursors[i] as string, node }));
         return {
           edges,
           pageInfo: {
