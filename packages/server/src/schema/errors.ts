@@ -47,6 +47,12 @@ builder.objectType(ValidationError, {
   fields: (t) => ({
     field: t.string({ description: 'The first offending input path.', resolve: (e) => e.field }),
     issues: t.field({ type: [ValidationIssueType], resolve: (e) => e.issues }),
+    problems: t.stringList({
+      nullable: true,
+      description:
+        'Every problem of a refused whole document (a pool for `refreshPool`), each naming its path; null otherwise.',
+      resolve: (e) => (Array.isArray(e.details.problems) ? e.details.problems.map(String) : null),
+    }),
   }),
 });
 

@@ -13,6 +13,7 @@ import './resource.js';
 import './quote.js';
 import './event.js';
 import './provisioner.js';
+import './pool.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -1,0 +1,203 @@
+/**
+ * Admin operations on a pool provisioner, shared by the GraphQL fields and the
+ * `POST /admin/pool-refresh` route. Every plugin call goes through the core's runtime
+ * wrapper (time-out, abort, error wrapping, logging); what the plugin emits is stored as
+ * admin events, attributed to the caller.
+ */
+import {
+  type EventSink,
+  isSlipwayError,
+  type Logger,
+  type PoolRefresh,
+  type PoolRefreshResult,
+  type Provisioner,
+  RESOURCE_STATUSES,
+  type ResourceStatus,
+  type RuntimeProvisioner,
+  type Slipway,
+  SlipwayError,
+} from '@slipway/core';
+import type { PoolMachineView, PoolProvisioner } from '@slipway/provisioner-pool';
+
+/** The name the pool provisioner registers under unless configured otherwise. */
+export const DEFAULT_POOL_PROVISIONER = 'pool';
+
+/** Longest a refresh (re-reading the source, syncing the store) may take. */
+const REFRESH_TIMEOUT_MS = 60_000;
+const ALLOCATIONS_TIMEOUT_MS = 30_000;
+
+/** What the admin operations need; a GraphQL context has both. */
+export interface AdminDeps {
+  readonly slipway: Slipway;
+  readonly logger: Logger;
+}
+
+export interface AdminCaller {
+  /** The admin's account id; null for the secret-gated HTTP route. */
+  readonly actorId: string | null;
+  /** How the operation was asked for, recorded in the event data. */
+  readonly via: 'graphql' | 'http';
+}
+
+/**
+ * Re-read the pool source and swap it in (the PoolRefresh capability). A bad source throws
+ * VALIDATION_FAILED with `details.problems` and leaves the pool as it was; an unknown
+ * provisioner or one without the capability throws NOT_FOUND.
+ */
+export async function refreshPool(
+  deps: AdminDeps,
+  provisioner: string,
+  caller: AdminCaller,
+): Promise<PoolRefreshResult> {
+  const runtime = runtimeOf(deps.slipway, provisioner);
+  if (!runtime.has('poolRefresh')) {
+    throw new SlipwayError('NOT_FOUND', `provisioner ${provisioner} has no pool to refresh`, {
+      details: { field: 'provisioner' },
+    });
+  }
+  const plugin = runtime.plugin as Provisioner & PoolRefresh;
+  const events = adminEvents(deps, provisioner, caller);
+  try {
+    const result = await runtime.invoke('refresh', { events }, (pctx) => plugin.refresh(pctx), REFRESH_TIMEOUT_MS);
+    // The pool plugin reports its own `pool.refreshed`; any other PoolRefresh plugin gets one here.
+    if (!events.emitted.has('pool.refreshed')) events.emit({ action: 'pool.refreshed', data: { ...result } });
+    return result;
+  } catch (error) {
+    const code = isSlipwayError(error) ? error.code : 'INTERNAL';
+    const problems = isSlipwayError(error) ? problemsOf(error.details) : null;
+    events.emit({
+      action: 'pool.refresh_failed',
+      severity: 'warning',
+      data: {
+        code,
+        message: error instanceof Error ? error.message : String(error),
+        ...(problems ? { problems } : {}),
+      },
+    });
+    throw error;
+  } finally {
+    await events.flush();
+  }
+}
+
+/** A pool machine with its holder, and what the holder's resource costs (from the core's row). */
+export interface PoolAllocation extends PoolMachineView {
+  /** Credits of the holder's resource (held while provisioning, charged once allocated); null when free. */
+  readonly cost: number | null;
+  readonly resourceStatus: ResourceStatus | null;
+}
+
+/** Every machine of the pool with its holder, ordered by machine id. */
+export async function poolAllocations(
+  deps: AdminDeps,
+  provisioner: string,
+  caller: AdminCaller,
+): Promise<PoolAllocation[]> {
+  const machines = await poolMachines(deps, provisioner, caller);
+  const ids = [...new Set(machines.flatMap((m) => (m.resourceId && UUID.test(m.resourceId) ? [m.resourceId] : [])))];
+  const rows =
+    ids.length === 0
+      ? []
+      : await deps.slipway.storage.db
+          .selectFrom('resources')
+          .select(['id', 'cost', 'owner_id', 'status'])
+          .where('id', 'in', ids)
+          .execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return machines.map((m) => {
+    const row = m.resourceId ? byId.get(m.resourceId) : undefined;
+    return {
+      ...m,
+      // The machine record knows its holder; the core's row is the fallback for older records.
+      ownerId: m.ownerId ?? row?.owner_id ?? null,
+      cost: row?.cost ?? null,
+      resourceStatus: row ? resourceStatusOf(row.status) : null,
+    };
+  });
+}
+
+/** resources.id is a uuid column: anything else would be a database error, and matches nothing. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const resourceStatusOf = (status: string): ResourceStatus | null =>
+  (RESOURCE_STATUSES as readonly string[]).includes(status) ? (status as ResourceStatus) : null;
+
+/** Every machine of the pool with its holder, as the pool plugin reports it. */
+export async function poolMachines(
+  deps: AdminDeps,
+  provisioner: string,
+  caller: AdminCaller,
+): Promise<PoolMachineView[]> {
+  const runtime = runtimeOf(deps.slipway, provisioner);
+  const plugin = runtime.plugin as Provisioner & Partial<Pick<PoolProvisioner, 'allocations'>>;
+  const allocations = plugin.allocations;
+  if (typeof allocations !== 'function') {
+    throw new SlipwayError('NOT_FOUND', `provisioner ${provisioner} has no pool allocations to list`, {
+      details: { field: 'provisioner' },
+    });
+  }
+  const events = adminEvents(deps, provisioner, caller);
+  try {
+    const machines = await runtime.invoke(
+      'allocations',
+      { events },
+      (pctx) => allocations.call(plugin, pctx),
+      ALLOCATIONS_TIMEOUT_MS,
+    );
+    return [...machines].sort((a, b) => (a.machineId < b.machineId ? -1 : a.machineId > b.machineId ? 1 : 0));
+  } finally {
+    await events.flush();
+  }
+}
+
+/** The `details.problems` of a refused pool, if any. */
+export function problemsOf(details: Readonly<Record<string, unknown>>): string[] | null {
+  const problems = details.problems;
+  return Array.isArray(problems) ? problems.map(String) : null;
+}
+
+/** An unknown provisioner is NOT_FOUND here (the core's registry would say UNKNOWN_PROVISIONER). */
+function runtimeOf(slipway: Slipway, provisioner: string): RuntimeProvisioner {
+  if (!slipway.registry.has(provisioner)) {
+    throw new SlipwayError('NOT_FOUND', `no provisioner named ${provisioner}`, { details: { field: 'provisioner' } });
+  }
+  return slipway.registry.get(provisioner);
+}
+
+interface AdminEventSink extends EventSink {
+  /** Actions emitted so far. */
+  readonly emitted: ReadonlySet<string>;
+  /** Wait until every emitted event is stored (failures are logged, never thrown). */
+  flush(): Promise<void>;
+}
+
+/** Provisioner events of an admin operation, stored as `admin` events of the caller. */
+function adminEvents({ slipway, logger }: AdminDeps, provisioner: string, caller: AdminCaller): AdminEventSink {
+  const emitted = new Set<string>();
+  const pending: Promise<unknown>[] = [];
+  return {
+    emitted,
+    emit(event) {
+      emitted.add(event.action);
+      pending.push(
+        slipway.events
+          .append(slipway.storage.db, {
+            type: 'admin',
+            action: event.action,
+            severity: event.severity ?? 'info',
+            actorId: caller.actorId,
+            data: { provisioner, via: caller.via, ...event.data },
+          })
+          .catch((error: unknown) =>
+            logger.warn('could not store admin event', {
+              action: event.action,
+              error: error instanceof Error ? error.message : String(error),
+            }),
+          ),
+      );
+    },
+    async flush() {
+      await Promise.all(pending);
+    },
+  };
+}
