@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Actor,
-  type Allocation,
   activeJobCount,
   createSlipway,
   type DemoProvisioner,
@@ -324,6 +323,3 @@ describe.each(engines)('resource lifecycle on %s', (engine) => {
     expect(resumed).toEqual(seen.slice(3).map((e) => e.seq));
   });
 });
-
-// Keep the type import used (Allocation is part of the contract surface this file exercises).
-export type { Allocation };

@@ -90,7 +90,7 @@ export class ResourceWorkflows {
   async #allocate(job: Job, signal: AbortSignal): Promise<void> {
     const { db, ledger, events, clock } = this.#d;
     const row = await this.#row(db, String(job.payload.resourceId));
-    if (!row || row.status !== 'PROVISIONING') return; // already settled: the job is a duplicate
+    if (row?.status !== 'PROVISIONING') return; // already settled: the job is a duplicate
     const runtime = this.#d.registry.get(row.provisioner);
     const renew = setInterval(() => void this.#renewHold(row), Math.max(50, this.#d.policy.holdTtlMs / 3));
     let allocation: Awaited<ReturnType<typeof runtime.allocate>>;
@@ -120,7 +120,7 @@ export class ResourceWorkflows {
     faultPoint('allocate.before-commit');
     const lost = await db.transaction().execute(async (trx) => {
       const current = await this.#row(trx, row.id, true);
-      if (!current || current.status !== 'PROVISIONING' || !current.reservation_id) return true;
+      if (current?.status !== 'PROVISIONING' || !current.reservation_id) return true;
       const charged = await ledger.commit(trx, current.reservation_id, {
         charge: allocation.cost ?? current.cost,
         resourceId: row.id,
@@ -160,7 +160,7 @@ export class ResourceWorkflows {
     const { db, ledger, events, clock, policy } = this.#d;
     await db.transaction().execute(async (trx) => {
       const row = await this.#row(trx, resourceId, true);
-      if (!row || row.status !== 'PROVISIONING' || !row.reservation_id) return;
+      if (row?.status !== 'PROVISIONING' || !row.reservation_id) return;
       const refunded = policy.refundOnFailure
         ? await ledger.release(trx, row.reservation_id)
         : (await ledger.commit(trx, row.reservation_id, { resourceId, actorId: row.owner_id })) === null;
@@ -192,7 +192,7 @@ export class ResourceWorkflows {
   async #release(job: Job, signal: AbortSignal): Promise<void> {
     const { db, events, clock } = this.#d;
     const row = await this.#row(db, String(job.payload.resourceId));
-    if (!row || row.status !== 'RELEASING') return;
+    if (row?.status !== 'RELEASING') return;
     if (row.external_id) {
       await this.#d.registry.get(row.provisioner).release(toAllocation(row), { signal, events: this.sink(row) });
     }
@@ -315,7 +315,7 @@ export class ResourceWorkflows {
     }
     await db.transaction().execute(async (trx) => {
       const current = await this.#row(trx, resourceId, true);
-      if (!current || current.status !== 'PROVISIONING' || current.reservation_id !== reservationId) return;
+      if (current?.status !== 'PROVISIONING' || current.reservation_id !== reservationId) return;
       await this.#d.ledger.release(trx, reservationId, 'expired');
       await trx
         .updateTable('resources')
