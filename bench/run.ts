@@ -1,0 +1,281 @@
+/**
+ * `npm run bench`: admission throughput through the core next to pgbench running the same
+ * SQL, and createResource through GraphQL next to the core. Prints markdown tables and
+ * writes bench-results/<timestamp>.md and bench-results/latest.json.
+ *
+ * Knobs (environment):
+ *   BENCH_SECONDS         measured seconds per cell (default 5)
+ *   BENCH_WARMUP_SECONDS  warm-up before each core cell (default 1)
+ *   BENCH_ONLY            admission | create-resource (default: both)
+ *   BENCH_PGBENCH_MODES   comma list of prepared, extended (default: both)
+ *   BENCH_PGLITE_GRAPHQL  1: also createResource through GraphQL on PGlite (default: core only)
+ *   PGBENCH               path to pgbench (default: PATH, then /usr/lib/postgresql/<v>/bin)
+ *   SLIPWAY_TEST_PG_URL   server for the throwaway database (default postgres://postgres@127.0.0.1:5432/postgres)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { openDatabase } from '@slipway/core';
+import { admissionDriver, seedWallets } from './admission.js';
+import { benchCreateResource, type CreateResourceRun } from './create-resource.js';
+import { type BenchDatabase, checkLedgerInvariants, createBenchDatabase, type InvariantReport } from './database.js';
+import { type LoadSamples, summarize } from './load.js';
+import {
+  findPgbench,
+  type PgbenchMode,
+  type PgbenchSegment,
+  pgbenchVersion,
+  runPgbench,
+  summarizePgbench,
+} from './pgbench.js';
+import { type AdmissionRow, type BenchReport, renderMarkdown } from './report.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const WALLET_COUNTS = [1, 1000] as const;
+const ADMISSION_CONCURRENCY = [1, 8, 32] as const;
+const CREATE_CONCURRENCY = [1, 8] as const;
+
+interface Settings {
+  seconds: number;
+  warmupSeconds: number;
+  admission: boolean;
+  createResource: boolean;
+  pgbenchModes: PgbenchMode[];
+  pgliteGraphql: boolean;
+}
+
+function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
+  const seconds = positive(env.BENCH_SECONDS, 5, 'BENCH_SECONDS');
+  if (!Number.isInteger(seconds)) throw new Error(`BENCH_SECONDS: must be a whole number (pgbench -T), got ${seconds}`);
+  const warmupSeconds = positive(env.BENCH_WARMUP_SECONDS, 1, 'BENCH_WARMUP_SECONDS', true);
+  const only = env.BENCH_ONLY?.trim() || undefined;
+  if (only !== undefined && only !== 'admission' && only !== 'create-resource') {
+    throw new Error(`BENCH_ONLY: must be admission or create-resource (got ${JSON.stringify(only)})`);
+  }
+  const modes = (env.BENCH_PGBENCH_MODES ?? 'prepared,extended')
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  for (const m of modes) {
+    if (m !== 'prepared' && m !== 'extended') {
+      throw new Error(`BENCH_PGBENCH_MODES: ${JSON.stringify(m)} is not prepared or extended`);
+    }
+  }
+  return {
+    seconds,
+    warmupSeconds,
+    admission: only !== 'create-resource',
+    createResource: only !== 'admission',
+    pgbenchModes: modes as PgbenchMode[],
+    pgliteGraphql: env.BENCH_PGLITE_GRAPHQL === '1' || env.BENCH_PGLITE_GRAPHQL === 'true',
+  };
+}
+
+function positive(raw: string | undefined, fallback: number, name: string, zeroOk = false): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (Number.isFinite(n) && (n > 0 || (zeroOk && n === 0))) return n;
+  throw new Error(`${name}: not a ${zeroOk ? 'non-negative' : 'positive'} number: ${raw}`);
+}
+
+const started = performance.now();
+const progress = (line: string) =>
+  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+let interrupted = false;
+
+async function main(): Promise<void> {
+  const settings = settingsFromEnv(process.env);
+  const timing = { warmupMs: settings.warmupSeconds * 1000, durationMs: settings.seconds * 1000 };
+  // Fail before touching any database when the reference tool is missing.
+  const pgbench = settings.admission && settings.pgbenchModes.length > 0 ? findPgbench() : null;
+  const loadAverageBefore = loadavg();
+  const date = new Date().toISOString();
+
+  const db = await createBenchDatabase();
+  const cleanup = onInterrupt(() => db.drop());
+  progress(`bench database ${db.name}`);
+  const admission: AdmissionRow[] = [];
+  const createResource: CreateResourceRun[] = [];
+  let invariants: InvariantReport | null = null;
+  let postgres: BenchReport['environment']['postgres'] = null;
+  try {
+    postgres = await db.serverInfo();
+    if (settings.admission) {
+      await seedWallets(db, Math.max(...WALLET_COUNTS));
+      for (const wallets of WALLET_COUNTS) {
+        for (const concurrency of ADMISSION_CONCURRENCY) {
+          admission.push(await admissionCell(db, pgbench, settings, wallets, concurrency));
+        }
+      }
+      invariants = await checkLedgerInvariants(db);
+    }
+    if (settings.createResource) {
+      const pgStorage = await db.open(10);
+      try {
+        createResource.push(
+          ...(await benchCreateResource({
+            engine: 'postgres',
+            storage: pgStorage,
+            concurrencies: CREATE_CONCURRENCY,
+            paths: ['core', 'graphql'],
+            ...timing,
+            progress,
+          })),
+        );
+      } finally {
+        await pgStorage.close();
+      }
+      // The embedded default: PGlite persisted in a data directory, as `npm start` runs it.
+      const dataDir = await mkdtemp(join(tmpdir(), 'slipway-bench-pglite-'));
+      try {
+        const pglite = await openDatabase({ dataDir: join(dataDir, 'data') });
+        try {
+          createResource.push(
+            ...(await benchCreateResource({
+              engine: 'pglite',
+              storage: pglite,
+              concurrencies: CREATE_CONCURRENCY,
+              paths: settings.pgliteGraphql ? ['core', 'graphql'] : ['core'],
+              ...timing,
+              progress,
+            })),
+          );
+        } finally {
+          await pglite.close();
+        }
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    cleanup();
+    await db.drop();
+  }
+
+  const report: BenchReport = {
+    environment: {
+      date,
+      commit: gitCommit(),
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      loadAverageBefore,
+      loadAverageAfter: loadavg(),
+      postgres,
+      pgbench: pgbench ? await pgbenchVersion(pgbench) : null,
+      seconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+    },
+    admission,
+    invariants,
+    createResource,
+  };
+  const markdown = renderMarkdown(report);
+  process.stdout.write(`\n${markdown}\n`);
+  const outDir = join(ROOT, 'bench-results');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `${report.environment.date.replaceAll(':', '-')}.md`);
+  writeFileSync(file, `${markdown}\n`);
+  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  progress(`wrote ${relative(ROOT, file)} and bench-results/latest.json`);
+  const i = invariants;
+  if (i && (i.balanceMismatches > 0 || i.heldMismatches > 0 || i.committed !== i.charges)) {
+    throw new Error('ledger invariants were violated during the admission runs (see the report)');
+  }
+}
+
+/**
+ * One cell: the core and each pgbench mode, in the mirrored order core, prepared, extended,
+ * extended, prepared, core, each run for half the seconds, so a machine that gets busier or
+ * quieter during the cell (other tenants, fsync latency) weighs on every column alike.
+ */
+async function admissionCell(
+  db: BenchDatabase,
+  pgbench: string | null,
+  settings: Settings,
+  wallets: number,
+  concurrency: number,
+): Promise<AdmissionRow> {
+  type Engine = 'core' | PgbenchMode;
+  const engines: Engine[] = ['core', ...(pgbench ? settings.pgbenchModes : [])];
+  const halves = [Math.ceil(settings.seconds / 2), Math.floor(settings.seconds / 2)];
+  const order = [
+    ...engines.map((e) => ({ engine: e, seconds: halves[0] ?? 0 })),
+    ...[...engines].reverse().map((e) => ({ engine: e, seconds: halves[1] ?? 0 })),
+  ].filter((s) => s.seconds > 0);
+  const driver = await admissionDriver(db, { wallets, concurrency });
+  const coreSamples: LoadSamples[] = [];
+  const pgbenchSegments: PgbenchSegment[] = [];
+  try {
+    for (const segment of order) {
+      await db.vacuum();
+      if (segment.engine === 'core') {
+        const warmupMs = coreSamples.length === 0 ? settings.warmupSeconds * 1000 : 0;
+        coreSamples.push(await driver.run({ warmupMs, durationMs: segment.seconds * 1000 }));
+      } else if (pgbench) {
+        const run = await runPgbench({
+          pgbench,
+          url: db.url,
+          wallets,
+          concurrency,
+          seconds: segment.seconds,
+          mode: segment.engine,
+        });
+        if (run.failed > 0) throw new Error(`pgbench ${segment.engine} reported ${run.failed} failed transactions`);
+        pgbenchSegments.push(run);
+      }
+    }
+  } finally {
+    await driver.close();
+  }
+  const row: AdmissionRow = { wallets, concurrency, core: summarize(coreSamples), pgbench: {} };
+  let line = `admission wallets=${wallets} c=${concurrency}: core ${row.core.opsPerSecond.toFixed(0)}/s`;
+  for (const mode of settings.pgbenchModes) {
+    const segments = pgbenchSegments.filter((s) => s.mode === mode);
+    if (segments.length === 0) continue;
+    const result = summarizePgbench(mode, segments);
+    row.pgbench[mode] = result;
+    line += `, pgbench ${mode} ${result.tps.toFixed(0)} tps`;
+  }
+  progress(line);
+  return row;
+}
+
+/** Drop the database on Ctrl-C too; returns the function that removes the handler. */
+function onInterrupt(drop: () => Promise<void>): () => void {
+  const handler = () => {
+    interrupted = true;
+    progress('interrupted: dropping the bench database');
+    // Dropping WITH (FORCE) kills the connections still in use; their errors are expected now.
+    process.on('uncaughtException', () => {});
+    void drop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return null;
+  }
+}
+
+main().catch((error: unknown) => {
+  if (interrupted) return;
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
