@@ -25,7 +25,7 @@ const ALLOWED: Record<ResourceStatus, readonly ResourceStatus[]> = {
   RUNNING: ['STOPPED', 'RELEASING', 'FAILED'],
   STOPPED: ['RUNNING', 'RELEASING', 'FAILED'],
   RELEASING: ['RELEASED', 'EXPIRED'],
-  FAILED: ['RELEASED'],
+  FAILED: ['RELEASED', 'RELEASING'], // RELEASING: a machine that failed after it ran is released at the provider
   RELEASED: [],
   EXPIRED: [],
 };
@@ -221,7 +221,8 @@ function checkResources(ctx: CheckContext, rows: ResourceAudit[], problems: stri
     }
     if (r.r_resource !== r.id) problems.push(`[hold] ${name}: its reservation points at resource ${r.r_resource}`);
     if (r.r_account !== r.owner_id) problems.push(`[hold] ${name}: its reservation belongs to ${r.r_account}`);
-    const allowed = HOLD_FOR[r.status];
+    // A machine that failed after it ran keeps its charge (it has an external id); a failed allocation never does.
+    const allowed = r.status === 'FAILED' && r.external_id !== null ? ['committed'] : HOLD_FOR[r.status];
     if (!allowed) problems.push(`[status] ${name}: unknown status`);
     else if (!allowed.includes(r.r_state ?? '')) {
       problems.push(`[hold] ${name}: reservation is ${r.r_state}, expected ${allowed.join(' or ')}`);

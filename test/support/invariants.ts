@@ -14,7 +14,8 @@ export interface InvariantReport {
  * Credits conserved and every resource backed by exactly the right hold state:
  *   balance = Σ ledger, held = Σ pending holds, balance − held ≥ 0,
  *   PROVISIONING ⇔ pending; RUNNING/STOPPED/RELEASING/RELEASED/EXPIRED ⇔ committed (one charge);
- *   FAILED ⇔ released or expired (refund policy); at most one resource per (owner, requestId).
+ *   FAILED ⇔ released or expired (refund policy), or committed if it ran before failing;
+ *   at most one resource per (owner, requestId).
  */
 export async function checkInvariants(db: Kysely<SlipwayDatabase>): Promise<InvariantReport> {
   const problems: string[] = [];
@@ -29,8 +30,8 @@ export async function checkInvariants(db: Kysely<SlipwayDatabase>): Promise<Inva
     if (Number(w.held) !== Number(w.pending)) problems.push(`${w.account_id}: held ${w.held} ≠ pending ${w.pending}`);
     if (Number(w.balance) - Number(w.held) < 0) problems.push(`${w.account_id}: overspent (${w.balance} − ${w.held})`);
   }
-  const rows = await sql<{ id: string; status: string; state: string | null; charges: number }>`
-    select r.id, r.status, v.state,
+  const rows = await sql<{ id: string; status: string; state: string | null; charges: number; ran: boolean }>`
+    select r.id, r.status, v.state, r.external_id is not null as ran,
       (select count(*) from ledger_entries l where l.reservation_id = r.reservation_id)::int8 as charges
     from resources r left join reservations v on v.id = r.reservation_id`.execute(db);
   const expected: Record<string, string[]> = {
@@ -43,8 +44,9 @@ export async function checkInvariants(db: Kysely<SlipwayDatabase>): Promise<Inva
     FAILED: ['released', 'expired'],
   };
   for (const r of rows.rows) {
-    if (!expected[r.status]?.includes(r.state ?? 'none'))
-      problems.push(`resource ${r.id} is ${r.status} with hold ${r.state}`);
+    // A machine that failed after it ran keeps its charge; a failed allocation never charges.
+    const allowed = r.status === 'FAILED' && r.ran ? ['committed'] : expected[r.status];
+    if (!allowed?.includes(r.state ?? 'none')) problems.push(`resource ${r.id} is ${r.status} with hold ${r.state}`);
     if (Number(r.charges) > 1) problems.push(`resource ${r.id} charged ${r.charges} times`);
   }
   const dupes = await sql<{ owner_id: string; request_id: string; n: number }>`

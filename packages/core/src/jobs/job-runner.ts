@@ -17,6 +17,8 @@ export type Job = Selectable<JobsTable>;
 
 export interface JobHandler {
   run(job: Job, signal: AbortSignal): Promise<void>;
+  /** Called after each failed attempt that will be retried (alerting, metrics). */
+  onRetry?(job: Job, error: unknown): Promise<void>;
   /** Called once when the job has used its last attempt. */
   onDead?(job: Job, error: unknown): Promise<void>;
 }
@@ -234,6 +236,9 @@ export class JobRunner {
     const message = error instanceof Error ? error.message : String(error);
     if (job.attempts < job.max_attempts) {
       const delay = backoffDelay(job.attempts, this.#o.backoff, this.#o.random);
+      await this.#handlerFor(job.kind)
+        ?.onRetry?.(job, error)
+        .catch((e: unknown) => this.#o.logger.warn('onRetry hook failed', { jobId: job.id, error: String(e) }));
       this.#o.logger.warn('job failed, will retry', {
         jobId: job.id,
         kind: job.kind,

@@ -11,7 +11,7 @@ export interface ResourcePolicy {
   waitMs: number;
   /** Attempts of an allocate job on transient errors (time-outs, retryable errors). Default 3. */
   allocateAttempts: number;
-  /** Attempts of a release/cleanup job before a critical event. Default 10. */
+  /** Failed attempts of a release/cleanup job before a critical event (it keeps retrying). Default 10. */
   releaseAttempts: number;
 }
 

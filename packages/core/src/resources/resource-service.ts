@@ -34,7 +34,7 @@ import { sleep } from '../util/abort.js';
 import { parseOrThrow } from '../util/parse.js';
 import { canonicalJson, mergePatch, type ResourceRow, toAllocation, toResource } from './resource-mapper.js';
 import type { ResourcePolicy } from './resource-policy.js';
-import { JOB_KINDS, jobKeys, type ResourceWorkflows } from './resource-workflows.js';
+import { JOB_KINDS, jobKeys, RETRY_FOREVER, type ResourceWorkflows } from './resource-workflows.js';
 
 export { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resource-policy.js';
 
@@ -205,35 +205,36 @@ export class ResourceService {
     const { db, events, clock } = this.#d;
     const claimed = await db.transaction().execute(async (trx) => {
       const row = await this.#visible(trx, actor, id, true);
-      if (row.status === 'RELEASED' || row.status === 'EXPIRED' || row.status === 'RELEASING') {
-        return { row, jobId: undefined };
-      }
+      const now = clock.now();
+      const enqueueRelease = () =>
+        enqueueJob(trx, now, {
+          kind: JOB_KINDS.release,
+          payload: { resourceId: id, reason: 'user', actorId: actor.id },
+          key: jobKeys.release(id),
+          maxAttempts: RETRY_FOREVER,
+        });
+      if (row.status === 'RELEASED' || row.status === 'EXPIRED') return { row, jobId: undefined };
+      // Already releasing: make sure a release job is alive (no-op when one is), then answer as it is.
+      if (row.status === 'RELEASING') return { row, jobId: await enqueueRelease() };
       if (!RELEASABLE.includes(row.status as ResourceStatus)) {
         throw new SlipwayError('INVALID_STATE', `resource ${id} is ${row.status} and cannot be released yet`, {
           details: { status: row.status },
         });
       }
-      const now = clock.now();
-      // A failed allocation holds no machine (its cleanup job sees to that): nothing to call.
+      // A failed allocation never had a machine (its cleanup job sees to any half-built one);
+      // a machine that failed after it ran still exists at the provider and is released there.
+      const nothingToRelease = row.status === 'FAILED' && !row.external_id;
       const next = await trx
         .updateTable('resources')
         .set(
-          row.status === 'FAILED'
+          nothingToRelease
             ? { status: 'RELEASED', released_at: now, updated_at: now }
             : { status: 'RELEASING', updated_at: now },
         )
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      const jobId =
-        next.status === 'RELEASING'
-          ? await enqueueJob(trx, now, {
-              kind: JOB_KINDS.release,
-              payload: { resourceId: id, reason: 'user', actorId: actor.id },
-              key: jobKeys.release(id),
-              maxAttempts: this.#d.policy.releaseAttempts,
-            })
-          : undefined;
+      const jobId = nothingToRelease ? undefined : await enqueueRelease();
       await events.append(trx, {
         type: 'vm',
         action: next.status === 'RELEASED' ? 'resource.released' : 'resource.releasing',

@@ -8,7 +8,7 @@
  *
  * Invariant kept by every transaction here: PROVISIONING ⇔ hold pending; RUNNING/STOPPED/
  * RELEASING/RELEASED/EXPIRED ⇔ hold committed; FAILED ⇔ hold released (or committed when
- * the policy does not refund failures).
+ * the policy does not refund failures, or when the machine failed after it ran).
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
@@ -43,6 +43,9 @@ export const JOB_KINDS = {
   cleanup: 'resource.cleanup',
 } as const;
 
+/** Attempts of jobs that must eventually succeed (releases, cleanups): effectively forever. */
+export const RETRY_FOREVER = 1_000_000;
+
 export const jobKeys = {
   allocate: (id: string) => `allocate:${id}`,
   release: (id: string) => `release:${id}`,
@@ -66,12 +69,16 @@ export class ResourceWorkflows {
       run: (job, signal) => this.#allocate(job, signal),
       onDead: (job, error) => this.#failAllocation(String(job.payload.resourceId), error),
     });
+    // Releases never give up: a machine nobody pays for must not be left running. After
+    // `releaseAttempts` they raise a critical event and keep retrying at the backoff cap.
     runner.register(JOB_KINDS.release, {
       run: (job, signal) => this.#release(job, signal),
-      onDead: (job, error) => this.#releaseGaveUp(String(job.payload.resourceId), error),
+      onRetry: (job, error) => this.#alertIfStuck(job, 'resource.release_failing', error),
+      onDead: (job, error) => this.#critical(String(job.payload.resourceId), 'resource.release_failed', error),
     });
     runner.register(JOB_KINDS.cleanup, {
       run: (job, signal) => this.#cleanup(job, signal),
+      onRetry: (job, error) => this.#alertIfStuck(job, 'resource.cleanup_failing', error),
       onDead: (job, error) => this.#critical(String(job.payload.resourceId), 'resource.cleanup_failed', error),
     });
     runner.register('provisioner:*', {
@@ -217,13 +224,15 @@ export class ResourceWorkflows {
     });
   }
 
-  async #releaseGaveUp(resourceId: string, error: unknown): Promise<void> {
+  async #alertIfStuck(job: Job, action: string, error: unknown): Promise<void> {
+    if (job.attempts !== this.#d.policy.releaseAttempts) return;
+    const resourceId = String(job.payload.resourceId);
     await this.#d.db
       .updateTable('resources')
-      .set({ error: `release failed: ${errorMessage(error)}`, updated_at: this.#d.clock.now() })
+      .set({ error: `${action}: ${errorMessage(error)}`, updated_at: this.#d.clock.now() })
       .where('id', '=', resourceId)
       .execute();
-    await this.#critical(resourceId, 'resource.release_failed', error);
+    await this.#critical(resourceId, action, error);
   }
 
   async #cleanup(job: Job, signal: AbortSignal): Promise<void> {
@@ -365,7 +374,7 @@ export class ResourceWorkflows {
           kind: JOB_KINDS.release,
           payload: { resourceId: r.id, reason: 'expired' },
           key: jobKeys.release(r.id),
-          maxAttempts: this.#d.policy.releaseAttempts,
+          maxAttempts: RETRY_FOREVER,
         });
         await events.append(trx, {
           type: 'vm',
@@ -396,7 +405,7 @@ export class ResourceWorkflows {
       kind: JOB_KINDS.cleanup,
       payload: { resourceId },
       key: jobKeys.cleanup(resourceId),
-      maxAttempts: this.#d.policy.releaseAttempts,
+      maxAttempts: RETRY_FOREVER,
     });
   }
 
