@@ -3,8 +3,9 @@
  * server named by SLIPWAY_TEST_PG_URL (default: the local one), migrated once, dropped at
  * the end whatever happens.
  */
-import { randomBytes } from 'node:crypto';
 import { openDatabase, type SlipwayStorage } from '@slipway/core';
+// The vitest-free entry of the test helpers: the bench runs outside vitest.
+import { createScratchDatabase, type ScratchDatabase } from '@slipway/core/testing/databases';
 import pg from 'pg';
 
 export const adminUrl = (): string => process.env.SLIPWAY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -32,22 +33,16 @@ const REPORTED_SETTINGS = ['max_connections', 'shared_buffers', 'synchronous_com
 
 export async function createBenchDatabase(): Promise<BenchDatabase> {
   const admin = adminUrl();
-  const name = `slipway_bench_${randomBytes(5).toString('hex')}`;
+  let scratch: ScratchDatabase;
   try {
-    await adminQuery(admin, `create database ${name}`);
+    scratch = await createScratchDatabase('slipway_bench', admin);
   } catch (error) {
     throw new Error(
       `cannot create a database on ${redact(admin)} (${String(error)}). ` +
         'Start PostgreSQL or point SLIPWAY_TEST_PG_URL at a server where this user may CREATE DATABASE.',
     );
   }
-  const url = withDatabase(admin, name);
-  let dropped = false;
-  const drop = async () => {
-    if (dropped) return;
-    dropped = true;
-    await adminQuery(admin, `drop database if exists ${name} with (force)`);
-  };
+  const { name, url, drop } = scratch;
   try {
     const storage = await openDatabase({ url, poolSize: 1 });
     await storage.close();
@@ -119,22 +114,6 @@ export async function checkLedgerInvariants(db: BenchDatabase): Promise<Invarian
     committed: Number(row?.committed ?? 0),
     charges: Number(row?.charges ?? 0),
   };
-}
-
-async function adminQuery(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 /** A URL without its password, for messages. */

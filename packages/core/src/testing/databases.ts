@@ -42,6 +42,31 @@ export interface TestStorage extends SlipwayStorage {
   readonly url?: string;
 }
 
+/** An empty database `<prefix>_<random>` on the server at `admin`, and how to drop it. */
+export interface ScratchDatabase {
+  readonly name: string;
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+export async function createScratchDatabase(
+  prefix = 'slipway_test',
+  admin = testPostgresUrl(),
+): Promise<ScratchDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await adminQuery(admin, `create database ${name}`);
+  let dropped = false;
+  return {
+    name,
+    url: withDatabase(admin, name),
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      await adminQuery(admin, `drop database if exists ${name} with (force)`);
+    },
+  };
+}
+
 /** A fresh, migrated database on `engine`; `close()` also drops it. */
 export async function createTestStorage(
   engine: DatabaseEngine,
@@ -52,23 +77,20 @@ export async function createTestStorage(
     const loadDataDir = template ? new Blob([await readFile(template)]) : undefined;
     return openDatabase({ memory: true, ...(loadDataDir ? { loadDataDir } : {}) });
   }
-  const admin = testPostgresUrl();
-  const name = `slipway_test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(admin, `create database ${name}`);
-  const url = withDatabase(admin, name);
+  const scratch = await createScratchDatabase();
   let storage: SlipwayStorage;
   try {
-    storage = await openDatabase({ url, poolSize: opts.poolSize ?? 10 });
+    storage = await openDatabase({ url: scratch.url, poolSize: opts.poolSize ?? 10 });
   } catch (error) {
-    await adminQuery(admin, `drop database if exists ${name} with (force)`);
+    await scratch.drop();
     throw error;
   }
   return {
     ...storage,
-    url,
+    url: scratch.url,
     async close() {
       await storage.close();
-      await adminQuery(admin, `drop database if exists ${name} with (force)`);
+      await scratch.drop();
     },
   };
 }
