@@ -272,6 +272,26 @@ describe.each(engines)('resource lifecycle on %s', (engine) => {
     expect(events.at(-1)).toMatchObject({ action: 'resource.expired', data: { expiryLagMs: 1_000 } });
   });
 
+  it('a machine that failed after it ran keeps its charge, and still expires at the provider', async () => {
+    let broken = false;
+    await setup({
+      provisioner: (d) => ({
+        ...flaky(d, {}),
+        status: async (a, ctx) => (broken ? { state: 'failed' } : d.status(a, ctx)),
+      }),
+    });
+    const r = await slipway.resources.create(alice, input({ ttlSeconds: 120 }));
+    broken = true;
+    expect((await slipway.resources.refresh(alice, r.id)).status).toBe('FAILED');
+    expect(await audit()).toMatchObject({ balance: 966, held: 0 }); // it ran: the charge stands
+    expect(demo.liveCount()).toBe(1);
+    clock.advance(121_000);
+    expect(await slipway.sweep()).toMatchObject({ expired: 1 });
+    await slipway.runJobs();
+    expect((await slipway.resources.get(alice, r.id)).status).toBe('EXPIRED');
+    expect(demo.liveCount()).toBe(0);
+  });
+
   it('a release the provider loses is retried until it lands', async () => {
     await setup({ provisioner: (d) => flaky(d, { release: [new Error('connection reset'), timeout()] }) });
     const r = await slipway.resources.create(alice, input());

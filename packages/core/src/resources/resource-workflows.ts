@@ -361,7 +361,13 @@ export class ResourceWorkflows {
           eb
             .selectFrom('resources')
             .select('id')
-            .where('status', 'in', ['RUNNING', 'STOPPED'])
+            // A machine that failed after it ran still exists at the provider: it expires too.
+            .where((eb) =>
+              eb.or([
+                eb('status', 'in', ['RUNNING', 'STOPPED']),
+                eb.and([eb('status', '=', 'FAILED'), eb('external_id', 'is not', null)]),
+              ]),
+            )
             .where('expires_at', '<=', now)
             .limit(100)
             .forUpdate()
