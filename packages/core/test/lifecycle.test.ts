@@ -303,6 +303,19 @@ describe.each(engines)('resource lifecycle on %s', (engine) => {
     expect(await audit()).toMatchObject({ balance: 966, held: 0 });
   });
 
+  it('the sweeper forgets finished jobs after a week', async () => {
+    await setup();
+    await slipway.resources.create(alice, input());
+    const jobs = () => storage.db.selectFrom('jobs').select('state').execute();
+    expect(await jobs()).toEqual([{ state: 'done' }]);
+    clock.advance(6 * 24 * 3_600_000);
+    await slipway.sweep();
+    expect(await jobs()).toHaveLength(1);
+    clock.advance(2 * 24 * 3_600_000);
+    await slipway.sweep();
+    expect(await jobs()).toEqual([]);
+  });
+
   it('watch replays from a cursor and follows live, scoped to the user', async () => {
     await setup();
     const controller = new AbortController();

@@ -13,6 +13,8 @@ export interface ResourcePolicy {
   allocateAttempts: number;
   /** Failed attempts of a release/cleanup job before a critical event (it keeps retrying). Default 10. */
   releaseAttempts: number;
+  /** How long finished (`done`) jobs are kept before the sweeper deletes them (ms). Default 7 days. */
+  keepDoneJobsMs: number;
 }
 
 export const DEFAULT_RESOURCE_POLICY: ResourcePolicy = {
@@ -23,4 +25,5 @@ export const DEFAULT_RESOURCE_POLICY: ResourcePolicy = {
   waitMs: 60_000,
   allocateAttempts: 3,
   releaseAttempts: 10,
+  keepDoneJobsMs: 7 * 24 * 3_600_000,
 };

@@ -257,12 +257,20 @@ export class ResourceWorkflows {
 
   /**
    * One pass of the sweepers: reconcile holds whose lease ran out, start the release of
-   * resources past `expiresAt`, prune old rate-limit windows. Safe on every replica at once.
+   * resources past `expiresAt`, prune old rate-limit windows and finished jobs. Safe on
+   * every replica at once.
    */
   async sweep(): Promise<{ holdsReconciled: number; expired: number }> {
     const holdsReconciled = await this.#sweepHolds();
     const expired = await this.#sweepExpired();
-    await this.#d.limiter.prune(this.#d.db, this.#d.clock.now());
+    const now = this.#d.clock.now();
+    await this.#d.limiter.prune(this.#d.db, now);
+    // Finished jobs are history after a while; dead ones stay for an operator to inspect.
+    await this.#d.db
+      .deleteFrom('jobs')
+      .where('state', '=', 'done')
+      .where('finished_at', '<', new Date(now.getTime() - this.#d.policy.keepDoneJobsMs))
+      .execute();
     return { holdsReconciled, expired };
   }
 
