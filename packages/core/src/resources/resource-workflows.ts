@@ -390,6 +390,9 @@ export class ResourceWorkflows {
           key: jobKeys.release(r.id),
           maxAttempts: RETRY_FOREVER,
         });
+      }
+      // Events last: an event append holds the event-order lock until commit.
+      for (const r of rows) {
         await events.append(trx, {
           type: 'vm',
           action: 'resource.expiring',
