@@ -37,9 +37,13 @@ export const releaseHookPayloadSchema = z.object({
 });
 export type ReleaseHookPayload = z.infer<typeof releaseHookPayloadSchema>;
 
-/** One job per machine: a second enqueue while one is queued or running is a no-op in the core. */
-export const releaseHookJobKey = (provisioner: string, machineId: string): string =>
-  `${provisioner}-release-hook:${machineId}`;
+/**
+ * One job per machine and tenancy: a second enqueue for the same release is a no-op in the
+ * core, while the release of the machine's next user (whose hook job may overlap a finishing
+ * one) gets its own job.
+ */
+export const releaseHookJobKey = (provisioner: string, machineId: string, resourceId = ''): string =>
+  `${provisioner}-release-hook:${machineId}:${resourceId}`;
 
 export async function enqueueReleaseHook(
   ctx: ProvisionContext,
@@ -58,7 +62,7 @@ export async function enqueueReleaseHook(
   };
   await ctx.jobs.enqueue({
     kind: RELEASE_HOOK_JOB,
-    key: releaseHookJobKey(provisioner, machine.id),
+    key: releaseHookJobKey(provisioner, machine.id, machine.resourceId ?? ''),
     payload,
     ...(hook?.maxAttempts === undefined ? {} : { maxAttempts: hook.maxAttempts }),
   });

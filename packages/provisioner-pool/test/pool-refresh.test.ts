@@ -143,7 +143,7 @@ describe('pool refresh', () => {
     await p.release(a, ctx);
     ctx.jobs.enqueued.length = 0; // as if the core gave the job up
     await p.refresh(ctx);
-    expect(ctx.jobs.enqueued.map((j) => j.key)).toEqual(['pool-release-hook:m-00']);
+    expect(ctx.jobs.enqueued.map((j) => j.key)).toEqual([`pool-release-hook:m-00:${a.resourceId}`]);
     expect(await runJobs(p, ctx)).toEqual([]);
     expect((await record(ctx, 'm-00'))?.status).toBe('available');
   });

@@ -47,7 +47,7 @@ describe('release hook over HTTP', () => {
       releaseHook: { url, headers: { authorization: 'Bearer deployer-token' }, maxAttempts: 5, timeoutMs: 5_000 },
     });
 
-  it('release marks the machine cleaning and enqueues one durable job per machine', async () => {
+  it('release marks the machine cleaning and enqueues one durable job per machine and tenancy', async () => {
     const p = provisioner();
     const ctx = testContext();
     const req = request({ ownerId: 'alice' });
@@ -59,7 +59,7 @@ describe('release hook over HTTP', () => {
     expect(ctx.jobs.enqueued).toEqual([
       {
         kind: 'release-hook',
-        key: 'pool-release-hook:m-00',
+        key: `pool-release-hook:m-00:${req.resourceId}`,
         maxAttempts: 5,
         payload: {
           machineId: 'm-00',

@@ -68,6 +68,7 @@ export class JobRunner {
   async runDue(): Promise<number> {
     let total = 0;
     for (;;) {
+      if (this.#stopping) return total; // a stopping runner takes nothing new
       const jobs = await this.#claim(this.#o.concurrency);
       if (jobs.length === 0) return total;
       total += jobs.length;
@@ -80,6 +81,7 @@ export class JobRunner {
    * own job). Returns false when another runner has it or it is not due.
    */
   async runNow(jobId: number): Promise<boolean> {
+    if (this.#stopping) return false;
     const [job] = await this.#claim(1, jobId);
     if (!job) return false;
     await this.#execute(job);
@@ -186,7 +188,9 @@ export class JobRunner {
       await handler.run(job, controller.signal);
       await this.#finish(job, { state: 'done' });
     } catch (error) {
-      await this.#fail(job, error).catch((e: unknown) =>
+      // Aborted by this runner (stopping, or its lease was lost): not the job's failure.
+      const settle = controller.signal.aborted ? this.#giveBack(job) : this.#fail(job, error);
+      await settle.catch((e: unknown) =>
         this.#o.logger.error('could not record job failure', { jobId: job.id, error: String(e) }),
       );
     } finally {
@@ -213,9 +217,35 @@ export class JobRunner {
     }
   }
 
-  async #finish(job: Job, set: { state: 'done' | 'dead' | 'queued'; last_error?: string; run_at?: Date }) {
+  /**
+   * Hand a job this runner had to abandon back to the queue, due now and without using up an
+   * attempt. A no-op when the lease was lost: the job belongs to another runner already.
+   */
+  async #giveBack(job: Job): Promise<void> {
     const now = this.#o.clock.now();
     await this.#o.db
+      .updateTable('jobs')
+      .set((eb) => ({
+        state: 'queued',
+        attempts: eb('attempts', '-', 1),
+        locked_by: null,
+        locked_until: null,
+        run_at: now,
+        updated_at: now,
+      }))
+      .where('id', '=', job.id)
+      .where('locked_by', '=', this.workerId)
+      .where('state', '=', 'running')
+      .execute();
+  }
+
+  /** Record the outcome; false when this runner no longer owns the job (its lease was taken over). */
+  async #finish(
+    job: Job,
+    set: { state: 'done' | 'dead' | 'queued'; last_error?: string; run_at?: Date },
+  ): Promise<boolean> {
+    const now = this.#o.clock.now();
+    const res = await this.#o.db
       .updateTable('jobs')
       .set({
         state: set.state,
@@ -229,16 +259,20 @@ export class JobRunner {
       .where('id', '=', job.id)
       .where('locked_by', '=', this.workerId)
       .where('state', '=', 'running')
-      .execute();
+      .executeTakeFirst();
+    return res.numUpdatedRows > 0n;
   }
 
   async #fail(job: Job, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     if (job.attempts < job.max_attempts) {
       const delay = backoffDelay(job.attempts, this.#o.backoff, this.#o.random);
-      await this.#handlerFor(job.kind)
-        ?.onRetry?.(job, error)
-        .catch((e: unknown) => this.#o.logger.warn('onRetry hook failed', { jobId: job.id, error: String(e) }));
+      const owned = await this.#finish(job, {
+        state: 'queued',
+        last_error: message,
+        run_at: new Date(this.#o.clock.now().getTime() + delay),
+      });
+      if (!owned) return; // another runner took the job over; its outcome is theirs to record
       this.#o.logger.warn('job failed, will retry', {
         jobId: job.id,
         kind: job.kind,
@@ -246,15 +280,13 @@ export class JobRunner {
         delay,
         error: message,
       });
-      await this.#finish(job, {
-        state: 'queued',
-        last_error: message,
-        run_at: new Date(this.#o.clock.now().getTime() + delay),
-      });
+      await this.#handlerFor(job.kind)
+        ?.onRetry?.(job, error)
+        .catch((e: unknown) => this.#o.logger.warn('onRetry hook failed', { jobId: job.id, error: String(e) }));
       return;
     }
+    if (!(await this.#finish(job, { state: 'dead', last_error: message }))) return;
     this.#o.logger.error('job gave up', { jobId: job.id, kind: job.kind, attempts: job.attempts, error: message });
-    await this.#finish(job, { state: 'dead', last_error: message });
     await this.#handlerFor(job.kind)?.onDead?.(job, error);
   }
 }

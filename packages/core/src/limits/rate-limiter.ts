@@ -32,17 +32,21 @@ export class RateLimiter {
     if (!rule) return;
     const start = Math.floor(now.getTime() / rule.windowMs) * rule.windowMs;
     const windowStart = new Date(start);
-    const row = await db
-      .insertInto('rate_limits')
-      .values({ account_id: accountId, action, window_start: windowStart, count: 1 })
-      .onConflict((oc) =>
-        oc
-          .columns(['account_id', 'action', 'window_start'])
-          .doUpdateSet({ count: sql`rate_limits.count + 1` })
-          .where('rate_limits.count', '<', rule.limit),
-      )
-      .returning('count')
-      .executeTakeFirst();
+    // A limit of 0 refuses everything (the first insert below would otherwise count one in).
+    const row =
+      rule.limit <= 0
+        ? undefined
+        : await db
+            .insertInto('rate_limits')
+            .values({ account_id: accountId, action, window_start: windowStart, count: 1 })
+            .onConflict((oc) =>
+              oc
+                .columns(['account_id', 'action', 'window_start'])
+                .doUpdateSet({ count: sql`rate_limits.count + 1` })
+                .where('rate_limits.count', '<', rule.limit),
+            )
+            .returning('count')
+            .executeTakeFirst();
     if (!row) {
       const retryAfterSeconds = Math.max(1, Math.ceil((start + rule.windowMs - now.getTime()) / 1000));
       throw new SlipwayError(

@@ -117,6 +117,8 @@ export class ResourceWorkflows {
         { signal, events: this.sink(row) },
       );
     } catch (error) {
+      // Our runner is stopping or lost the lease: the job goes on elsewhere, nothing failed.
+      if (signal.aborted) throw error;
       if (isTransient(error) && job.attempts < job.max_attempts) throw error; // retried with backoff
       await this.#failAllocation(row.id, error);
       return;
@@ -125,15 +127,29 @@ export class ResourceWorkflows {
     }
 
     faultPoint('allocate.before-commit');
-    const lost = await db.transaction().execute(async (trx) => {
+    await db.transaction().execute(async (trx) => {
       const current = await this.#row(trx, row.id, true);
-      if (current?.status !== 'PROVISIONING' || !current.reservation_id) return true;
-      const charged = await ledger.commit(trx, current.reservation_id, {
-        charge: allocation.cost ?? current.cost,
-        resourceId: row.id,
-        actorId: row.owner_id,
-      });
-      if (charged === null) return true; // the hold was settled by a sweeper meanwhile
+      // Another runner (after a lease takeover) committed this very machine: nothing to do.
+      if (current?.status !== 'PROVISIONING' && current?.status !== 'FAILED') return;
+      const charged =
+        current.status === 'PROVISIONING' && current.reservation_id
+          ? await ledger.commit(trx, current.reservation_id, {
+              charge: allocation.cost ?? current.cost,
+              resourceId: row.id,
+              actorId: row.owner_id,
+            })
+          : null;
+      if (charged === null) {
+        // The allocation was given up meanwhile (FAILED, hold released): a machine without a
+        // hold behind it must not live on. Enqueued in this transaction, so a crash cannot lose it;
+        // no dedupe key, so a cleanup that already ran (and found nothing yet) cannot swallow it.
+        await enqueueJob(trx, clock.now(), {
+          kind: JOB_KINDS.cleanup,
+          payload: { resourceId: row.id },
+          maxAttempts: RETRY_FOREVER,
+        });
+        return;
+      }
       await trx
         .updateTable('resources')
         .set({
@@ -156,10 +172,7 @@ export class ResourceWorkflows {
         resourceId: row.id,
         data: { externalId: allocation.externalId, charged, ip: allocation.ip ?? null, attempt: job.attempts },
       });
-      return false;
     });
-    // A machine without a hold behind it must not live on: give it back.
-    if (lost) await this.#enqueueCleanup(db, row.id);
   }
 
   /** Final failure of an allocation: release (or charge, per policy) the hold, mark FAILED, clean up. */
@@ -237,7 +250,9 @@ export class ResourceWorkflows {
 
   async #cleanup(job: Job, signal: AbortSignal): Promise<void> {
     const row = await this.#row(this.#d.db, String(job.payload.resourceId));
-    if (!row) return;
+    // Only a machine no hold stands behind: a committed one (external id set) belongs to the
+    // release flow, and must never be destroyed under its paying user.
+    if (!row || row.external_id !== null || (row.status !== 'FAILED' && row.status !== 'RELEASED')) return;
     await this.#d.registry
       .get(row.provisioner)
       .release({ ...toAllocation(row), externalId: row.external_id ?? '' }, { signal, events: this.sink(row) });
