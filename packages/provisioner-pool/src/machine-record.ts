@@ -4,18 +4,12 @@
  * can change the first without ever yanking a machine from its user.
  */
 import type { Allocation } from '@slipway/core';
-import type { PoolMachine, PoolSize } from './pool-entry.js';
+import type { PoolMachine } from './pool-entry.js';
 
 export type MachineStatus = 'available' | 'maintenance' | 'allocated' | 'cleaning';
 
-export interface MachineRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly host: string;
-  readonly sshPort: number;
-  readonly cockpitUrl: string | null;
-  readonly size: PoolSize;
-  readonly labels: Readonly<Record<string, string>>;
+/** The source's description of the machine (minus its status) plus who holds it. */
+export interface MachineRecord extends Omit<PoolMachine, 'status'> {
   /** What the pool source says; a held machine goes back to this when freed. */
   readonly sourceStatus: 'available' | 'maintenance';
   readonly status: MachineStatus;
