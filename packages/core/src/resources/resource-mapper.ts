@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Resource, ResourceSpec, ResourceStatus } from '../domain.js';
+import type { Resource } from '../domain.js';
 import type { Allocation } from '../provisioner/provisioner.js';
 import type { ResourcesTable } from '../storage/schema.js';
 
@@ -12,9 +12,9 @@ export function toResource(r: ResourceRow): Resource {
     name: r.name,
     kind: r.kind,
     provisioner: r.provisioner,
-    spec: r.spec as ResourceSpec,
+    spec: r.spec,
     options: r.options,
-    status: r.status as ResourceStatus,
+    status: r.status,
     externalId: r.external_id,
     ip: r.ip,
     sshPort: r.ssh_port,

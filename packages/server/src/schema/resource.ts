@@ -1,5 +1,5 @@
 /** Resources: the type, `resources` (Relay connection), `resource(id)` and the lifecycle mutations. */
-import { RESOURCE_STATUSES, type Resource, type ResourceSpec, SlipwayError } from '@slipway/core';
+import { type MetadataPatch, RESOURCE_STATUSES, type Resource, type ResourceSpec, SlipwayError } from '@slipway/core';
 import { builder } from '../builder.js';
 import { actorOf } from '../context.js';
 import {
@@ -147,7 +147,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }), patch: t.arg({ type: 'JSON', required: true }) },
     errors: { types: [NotFoundError, ValidationError] },
     resolve: (_root, args, ctx) =>
-      typed(() => ctx.slipway.resources.updateMetadata(actorOf(ctx), String(args.id), args.patch)),
+      typed(() => ctx.slipway.resources.updateMetadata(actorOf(ctx), String(args.id), args.patch as MetadataPatch)),
   }),
   refreshResource: t.field({
     type: ResourceType,

@@ -1,0 +1,40 @@
+/**
+ * `provisioner:<name>:<kind>`: a provisioner's own durable work (the pool's release hook),
+ * run through its runtime wrapper; what it emits is stored as `system` events.
+ */
+import type { Job, JobHandler } from '../../jobs/job-runner.js';
+import type { WorkerDeps } from '../worker-deps.js';
+import { errorMessage } from './resource-jobs.js';
+
+/** Jobs of every provisioner: register under `provisioner:*`. */
+export const PROVISIONER_JOBS = 'provisioner:*';
+
+export function provisionerJob(d: Pick<WorkerDeps, 'db' | 'events' | 'eventService' | 'registry'>): JobHandler {
+  return {
+    run: (job, signal) => runProvisionerJob(d, job, signal),
+    onDead: async (job, error) => {
+      await d.events.append(d.db, {
+        type: 'system',
+        action: 'provisioner.job_failed',
+        severity: 'critical',
+        data: { kind: job.kind, payload: job.payload, attempts: job.attempts, error: errorMessage(error) },
+      });
+    },
+  };
+}
+
+async function runProvisionerJob(
+  d: Pick<WorkerDeps, 'eventService' | 'registry'>,
+  job: Job,
+  signal: AbortSignal,
+): Promise<void> {
+  const [, name = '', kind = ''] = job.kind.split(':');
+  const runtime = d.registry.get(name);
+  const handlers = (runtime.plugin as { jobHandlers?: Record<string, unknown> }).jobHandlers;
+  const handler = handlers?.[kind];
+  if (typeof handler !== 'function') throw new Error(`provisioner ${name} has no job handler ${kind}`);
+  const events = d.eventService.systemSink(name);
+  await runtime.invoke(`job:${kind}`, { signal, events }, (ctx) =>
+    (handler as (p: Record<string, unknown>, c: typeof ctx) => Promise<void>)(job.payload, ctx),
+  );
+}
