@@ -6,9 +6,8 @@ import type { EventService } from '../events/event-service.js';
 import type { AllocationStatus, Clock } from '../provisioner/provisioner.js';
 import type { ProvisionerRegistry } from '../provisioner/registry.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
-import { toAllocation, toResource } from './resource-mapper.js';
+import { resourceSink, toAllocation, toResource } from './resource-mapper.js';
 import { visibleResource } from './resource-repository.js';
-import { resourceSink } from './worker-deps.js';
 
 export interface RefreshDeps {
   db: Kysely<SlipwayDatabase>;

@@ -25,11 +25,11 @@ import { cleanupJob } from './jobs/cleanup-job.js';
 import { PROVISIONER_JOBS, provisionerJob } from './jobs/provisioner-job.js';
 import { releaseJob } from './jobs/release-job.js';
 import { JOB_KINDS } from './jobs/resource-jobs.js';
-import type { ResourceRow } from './resource-mapper.js';
+import { type ResourceRow, resourceSink } from './resource-mapper.js';
 import { sweepExpired } from './sweepers/expiry-sweeper.js';
 import { sweepHolds } from './sweepers/hold-sweeper.js';
 import { prune } from './sweepers/prune-sweeper.js';
-import { resourceSink, type WorkerDeps } from './worker-deps.js';
+import type { WorkerDeps } from './worker-deps.js';
 
 export class ResourceWorkflows {
   readonly #d: WorkerDeps;

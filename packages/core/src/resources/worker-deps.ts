@@ -1,14 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { EventLog } from '../events/event-log.js';
 import type { EventService } from '../events/event-service.js';
-import type { StoredEventSink } from '../events/event-sinks.js';
 import type { CreditLedger } from '../ledger/ledger.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Clock, Logger } from '../provisioner/provisioner.js';
 import type { ProvisionerRegistry } from '../provisioner/registry.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
 import type { ResourceJobs } from './jobs/resource-jobs.js';
-import type { ResourceRow } from './resource-mapper.js';
 import type { ResourcePolicy } from './resource-policy.js';
 
 /** What the job handlers and sweepers of the resource lifecycle work with. */
@@ -26,9 +24,3 @@ export interface WorkerDeps {
   policy: ResourcePolicy;
   limiter: RateLimiter;
 }
-
-/** Events a provisioner emits while working on `row` are stored against the resource. */
-export const resourceSink = (
-  eventService: EventService,
-  row: Pick<ResourceRow, 'id' | 'owner_id' | 'provisioner'>,
-): StoredEventSink => eventService.resourceSink({ id: row.id, ownerId: row.owner_id, provisioner: row.provisioner });

@@ -9,9 +9,9 @@ import { faultPoint } from '../../faults.js';
 import type { Job, JobHandler } from '../../jobs/job-runner.js';
 import type { Allocation } from '../../provisioner/provisioner.js';
 import { renewHold } from '../hold-lease.js';
-import type { ResourceRow } from '../resource-mapper.js';
+import { type ResourceRow, resourceSink } from '../resource-mapper.js';
 import { markAllocated, markFailed, resourceById } from '../resource-repository.js';
-import { resourceSink, type WorkerDeps } from '../worker-deps.js';
+import type { WorkerDeps } from '../worker-deps.js';
 import { errorMessage, isTransient, payloadResourceId } from './resource-jobs.js';
 
 export function allocateJob(d: WorkerDeps): JobHandler {

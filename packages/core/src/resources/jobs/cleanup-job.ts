@@ -4,9 +4,9 @@
  * Never gives up, like a release.
  */
 import type { Job, JobHandler } from '../../jobs/job-runner.js';
-import { toAllocation } from '../resource-mapper.js';
+import { resourceSink, toAllocation } from '../resource-mapper.js';
 import { resourceById } from '../resource-repository.js';
-import { resourceSink, type WorkerDeps } from '../worker-deps.js';
+import type { WorkerDeps } from '../worker-deps.js';
 import { alertIfStuck, criticalEvent } from './job-alerts.js';
 import { payloadResourceId } from './resource-jobs.js';
 

@@ -5,9 +5,9 @@
  */
 import { renewHold } from '../hold-lease.js';
 import { errorMessage, jobKeys } from '../jobs/resource-jobs.js';
-import { toAllocation } from '../resource-mapper.js';
+import { resourceSink, toAllocation } from '../resource-mapper.js';
 import { markFailed, resourceById } from '../resource-repository.js';
-import { resourceSink, type WorkerDeps } from '../worker-deps.js';
+import type { WorkerDeps } from '../worker-deps.js';
 
 /** Reconcile up to 100 expired holds; returns how many were settled or sent back to allocation. */
 export async function sweepHolds(d: WorkerDeps): Promise<number> {
