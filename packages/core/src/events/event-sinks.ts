@@ -4,6 +4,7 @@
  * plugin; a failed write is logged. `flush()` waits for every write so far, for callers
  * that answer only once the events are stored (the pool admin's operations).
  */
+import { errorMessage } from '../errors.js';
 import type { EventSink, Logger, ProvisionerEvent } from '../provisioner/provisioner.js';
 import type { NewEvent } from './event-log.js';
 
@@ -32,7 +33,7 @@ export function storedEventSink(
       const stored = shape(event);
       const write = append(stored)
         .catch((error: unknown) =>
-          logger.warn(`could not store ${stored.type} event`, { action: event.action, error: errorText(error) }),
+          logger.warn(`could not store ${stored.type} event`, { action: event.action, error: errorMessage(error) }),
         )
         .finally(() => pending.delete(write));
       pending.add(write);
@@ -83,5 +84,3 @@ export function adminEventSink(
     data: { ...caller.data, ...event.data },
   }));
 }
-
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));

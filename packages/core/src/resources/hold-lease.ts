@@ -2,7 +2,7 @@
  * A hold (pending reservation) is a lease: the allocate job renews it while the provisioner
  * works, and the hold sweeper reconciles one whose lease ran out.
  */
-import { errorMessage } from './jobs/resource-jobs.js';
+import { errorMessage } from '../errors.js';
 import type { WorkerDeps } from './worker-deps.js';
 
 /** Push the hold's expiry a full `holdTtlMs` ahead, if it is still pending. Never throws. */

@@ -4,7 +4,7 @@
  * outcome is stored in one transaction that re-reads the row under lock, since another
  * runner (after a lease takeover) or the hold sweeper may have settled it meanwhile.
  */
-import { isSlipwayError } from '../../errors.js';
+import { errorMessage, isSlipwayError } from '../../errors.js';
 import { faultPoint } from '../../faults.js';
 import type { Job, JobHandler } from '../../jobs/job-runner.js';
 import type { Allocation } from '../../provisioner/provisioner.js';
@@ -12,7 +12,7 @@ import { renewHold } from '../hold-lease.js';
 import { type ResourceRow, resourceSink } from '../resource-mapper.js';
 import { markAllocated, markFailed, resourceById } from '../resource-repository.js';
 import type { WorkerDeps } from '../worker-deps.js';
-import { errorMessage, isTransient, payloadResourceId } from './resource-jobs.js';
+import { isTransient, payloadResourceId } from './resource-jobs.js';
 
 export function allocateJob(d: WorkerDeps): JobHandler {
   return {

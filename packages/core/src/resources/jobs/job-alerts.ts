@@ -1,8 +1,10 @@
 /** Critical events for resource jobs that keep failing or gave up. */
+
+import { errorMessage } from '../../errors.js';
 import type { Job } from '../../jobs/job-runner.js';
 import { noteError, resourceById } from '../resource-repository.js';
 import type { WorkerDeps } from '../worker-deps.js';
-import { errorMessage, payloadResourceId } from './resource-jobs.js';
+import { payloadResourceId } from './resource-jobs.js';
 
 type AlertDeps = Pick<WorkerDeps, 'db' | 'events' | 'clock' | 'policy'>;
 

@@ -2,9 +2,10 @@
  * `provisioner:<name>:<kind>`: a provisioner's own durable work (the pool's release hook),
  * run through its runtime wrapper; what it emits is stored as `system` events.
  */
+
+import { errorMessage } from '../../errors.js';
 import type { Job, JobHandler } from '../../jobs/job-runner.js';
 import type { WorkerDeps } from '../worker-deps.js';
-import { errorMessage } from './resource-jobs.js';
 
 /** Jobs of every provisioner: register under `provisioner:*`. */
 export const PROVISIONER_JOBS = 'provisioner:*';
@@ -23,18 +24,7 @@ export function provisionerJob(d: Pick<WorkerDeps, 'db' | 'events' | 'eventServi
   };
 }
 
-async function runProvisionerJob(
-  d: Pick<WorkerDeps, 'eventService' | 'registry'>,
-  job: Job,
-  signal: AbortSignal,
-): Promise<void> {
+async function runProvisionerJob(d: Pick<WorkerDeps, 'eventService' | 'registry'>, job: Job, signal: AbortSignal) {
   const [, name = '', kind = ''] = job.kind.split(':');
-  const runtime = d.registry.get(name);
-  const handlers = (runtime.plugin as { jobHandlers?: Record<string, unknown> }).jobHandlers;
-  const handler = handlers?.[kind];
-  if (typeof handler !== 'function') throw new Error(`provisioner ${name} has no job handler ${kind}`);
-  const events = d.eventService.systemSink(name);
-  await runtime.invoke(`job:${kind}`, { signal, events }, (ctx) =>
-    (handler as (p: Record<string, unknown>, c: typeof ctx) => Promise<void>)(job.payload, ctx),
-  );
+  await d.registry.get(name).runJob(kind, job.payload, { signal, events: d.eventService.systemSink(name) });
 }

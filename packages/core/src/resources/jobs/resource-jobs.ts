@@ -71,10 +71,8 @@ export function resourceJobs(scheduler: JobScheduler, policy: Pick<ResourcePolic
 
 /** Errors worth another attempt: time-outs and errors a provisioner marks `retryable`. */
 export function isTransient(error: unknown): boolean {
-  return isSlipwayError(error) && (error.code === 'PROVISIONER_TIMEOUT' || error.details.retryable === true);
+  return isSlipwayError(error) && (error.code === 'PROVISIONER_TIMEOUT' || error.retryable);
 }
-
-export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** The resource a job's payload names. */
 export const payloadResourceId = (payload: Record<string, unknown>): string => String(payload.resourceId);

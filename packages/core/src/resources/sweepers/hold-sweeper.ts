@@ -3,8 +3,10 @@
  * its allocation is still alive, else ask the provider whether the machine exists, and
  * finish the allocation or give it up. Safe on every replica at once.
  */
+
+import { errorMessage } from '../../errors.js';
 import { renewHold } from '../hold-lease.js';
-import { errorMessage, jobKeys } from '../jobs/resource-jobs.js';
+import { jobKeys } from '../jobs/resource-jobs.js';
 import { resourceSink, toAllocation } from '../resource-mapper.js';
 import { markFailed, resourceById } from '../resource-repository.js';
 import type { WorkerDeps } from '../worker-deps.js';
