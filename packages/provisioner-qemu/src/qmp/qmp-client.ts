@@ -111,6 +111,8 @@ export class QmpClient {
           return await this.establish(signal);
         } catch (error) {
           if (signal.aborted || !(isNotListening(error) || error instanceof QmpDisconnectedError)) throw error;
+          if (lastRetried === undefined)
+            this.logger.debug('qmp socket not there yet, retrying', { error: String(error) });
           lastRetried = error;
           await delay(CONNECT_RETRY_MS, undefined, { signal });
         }

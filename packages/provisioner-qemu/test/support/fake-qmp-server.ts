@@ -141,7 +141,7 @@ export class FakeQmpServer {
     return this.peers.size;
   }
 
-  constructor(private readonly script: (peer: FakePeer) => Promise<void>) {}
+  constructor(private script: (peer: FakePeer) => Promise<void>) {}
 
   async listen(): Promise<void> {
     const server = net.createServer((socket) => {
@@ -171,6 +171,13 @@ export class FakeQmpServer {
     await Promise.all([...this.peers].map((peer) => peer.closed));
     await closing;
     this.queue = Promise.resolve();
+  }
+
+  /** Listen again on the same path with a new script: QEMU restarted. */
+  async restartWith(script: (peer: FakePeer) => Promise<void>): Promise<void> {
+    this.script = script;
+    rmSync(this.socketPath, { force: true });
+    await this.listen();
   }
 
   /** Stop, then everything removed. */
