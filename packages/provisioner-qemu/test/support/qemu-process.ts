@@ -22,7 +22,9 @@ export interface QemuUnderTest {
   exited: Promise<number | string>;
   /** Create a qcow2 image in the VM's directory and return its path. */
   createDisk(name: string, size?: string): Promise<string>;
-  /** SIGKILL (if still running), wait for the exit, remove the directory. Idempotent. */
+  /** SIGKILL (if still running) and wait for the exit; the directory stays. */
+  kill(): Promise<void>;
+  /** kill(), then remove the directory. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -31,8 +33,8 @@ export interface QemuUnderTest {
  * root ports (rp1, rp2) and native PCIe hotplug, so `device_del` completes without a guest
  * (qemu.md §3). TCG, because KVM here is nested and unusable (qemu.md §1).
  */
-export function startQemu(extraArgs: string[] = []): QemuUnderTest {
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-qmp-'));
+export function startQemu(options: { extraArgs?: string[]; dir?: string } = {}): QemuUnderTest {
+  const { extraArgs = [], dir = mkdtempSync(join(tmpdir(), 'slipway-qmp-')) } = options;
   const socketPath = join(dir, 'qmp.sock');
   const args = [
     ...['-machine', 'q35', '-accel', 'tcg', '-nodefaults', '-display', 'none', '-S', '-m', '128'],
@@ -54,6 +56,10 @@ export function startQemu(extraArgs: string[] = []): QemuUnderTest {
   void exited.then((how) => {
     if (how !== 0 && how !== 'SIGKILL' && stderr.trim()) process.stderr.write(`qemu exited ${how}: ${stderr}\n`);
   });
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
   let stopped: Promise<void> | undefined;
   return {
     dir,
@@ -65,10 +71,10 @@ export function startQemu(extraArgs: string[] = []): QemuUnderTest {
       await promisify(execFile)('qemu-img', ['create', '-q', '-f', 'qcow2', path, size]);
       return path;
     },
+    kill,
     stop() {
       stopped ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        await exited;
+        await kill();
         rmSync(dir, { recursive: true, force: true });
       })();
       return stopped;
