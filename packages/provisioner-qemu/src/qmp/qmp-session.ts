@@ -7,7 +7,6 @@ import { QmpConnection } from './qmp-socket.js';
 
 export interface SessionHooks {
   logger: Logger;
-  maxLineLength?: number;
   onEvent(event: QmpEvent): void;
   onProtocolTrouble(reason: string, line: string): void;
   /** When a session that reached ready ends, after the commands sent on it have failed. */
@@ -39,12 +38,10 @@ export class QmpSession {
       this.failHandshake = reject;
     });
     this.greeting.catch(() => {}); // rejected when the connection dies first, awaited or not
-    this.conn = new QmpConnection(
-      socket,
-      hooks.logger,
-      { onLine: (line) => this.onLine(line), onClose: (error) => this.onClose(error) },
-      hooks.maxLineLength,
-    );
+    this.conn = new QmpConnection(socket, hooks.logger, {
+      onLine: (line) => this.onLine(line),
+      onClose: (error) => this.onClose(error),
+    });
   }
 
   /**

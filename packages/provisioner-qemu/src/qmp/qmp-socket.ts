@@ -43,7 +43,7 @@ export interface ConnectionHandlers {
  * as a structured record (`{dir, line}` at debug level).
  */
 export class QmpConnection {
-  private readonly reader: LineReader;
+  private readonly reader = new LineReader();
   private closed = false;
   private lastError: Error | undefined;
   readonly closedPromise: Promise<void>;
@@ -52,9 +52,7 @@ export class QmpConnection {
     private readonly socket: net.Socket,
     private readonly logger: Logger,
     handlers: ConnectionHandlers,
-    maxLineLength?: number,
   ) {
-    this.reader = new LineReader(maxLineLength);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       let lines: string[];
