@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QMP_CONNECTED, QMP_DISCONNECTED } from '../src/qmp/qmp-client.js';
+import { QMP_CONNECTED, QMP_DISCONNECTED } from '../src/qmp/qmp-client-options.js';
 import { QmpAbortedError, QmpDisconnectedError, QmpTimeoutError } from '../src/qmp/qmp-errors.js';
 import { GREETING, useFakeQmp } from './support/fake-qmp-fixture.js';
 import type { ClientCommand, FakePeer } from './support/fake-qmp-server.js';

@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { QMP_CONNECTED, QMP_DISCONNECTED, QmpClient } from '../src/qmp/qmp-client.js';
+import { QmpClient } from '../src/qmp/qmp-client.js';
+import { QMP_CONNECTED, QMP_DISCONNECTED } from '../src/qmp/qmp-client-options.js';
 import { QmpError } from '../src/qmp/qmp-errors.js';
 import { memoryLogger } from './support/memory-logger.js';
 import { type QemuUnderTest, qemuMissingReason, startQemu } from './support/qemu-process.js';

@@ -7,15 +7,15 @@ export {
 } from './event-backlog.js';
 export { DEFAULT_MAX_LINE_LENGTH, LineReader, LineTooLongError } from './line-reader.js';
 export type { QmpCommandOptions } from './qmp-call.js';
+export { QmpClient } from './qmp-client.js';
 export {
   QMP_CONNECTED,
   QMP_DISCONNECTED,
-  QmpClient,
   type QmpClientOptions,
   type QmpClientState,
   type QmpConnectOptions,
   type QmpReconnectOptions,
-} from './qmp-client.js';
+} from './qmp-client-options.js';
 export {
   QmpAbortedError,
   QmpBacklogOverflowError,

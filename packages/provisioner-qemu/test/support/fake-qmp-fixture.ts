@@ -1,5 +1,6 @@
 import { afterEach } from 'vitest';
-import { QmpClient, type QmpClientOptions } from '../../src/qmp/qmp-client.js';
+import { QmpClient } from '../../src/qmp/qmp-client.js';
+import type { QmpClientOptions } from '../../src/qmp/qmp-client-options.js';
 import { type FakePeer, type FakeQmpServer, loadTranscript, qemuLines, startFakeQmp } from './fake-qmp-server.js';
 import { memoryLogger } from './memory-logger.js';
 
