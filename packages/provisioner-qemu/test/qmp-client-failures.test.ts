@@ -99,6 +99,19 @@ describe('QmpClient when things go wrong', () => {
     expect(client.eventsSince(since).map((e) => e.event.event)).toEqual([QMP_DISCONNECTED, QMP_CONNECTED]);
   });
 
+  it('gives up reconnecting after maxAttempts: disconnected, and the commands waiting fail', async () => {
+    const server = await fake.server(echo);
+    const { client } = fake.client(server, { reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 } });
+    await client.connect();
+    const since = client.marker();
+    await server.stop();
+    await client.waitForEvent(QMP_DISCONNECTED, undefined, { since });
+    const waiting = client.execute('query-status');
+    await expect(waiting).rejects.toMatchObject({ name: 'QmpDisconnectedError', sent: false });
+    expect(String(await waiting.catch((error: unknown) => error))).toContain('gave up reconnecting after 2 attempts');
+    expect(client.state).toBe('disconnected');
+  });
+
   it('serves one client per socket: a second client gets its greeting only when the first closes', async () => {
     const server = await fake.server(echo);
     const first = fake.client(server).client;
