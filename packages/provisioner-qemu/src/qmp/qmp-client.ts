@@ -29,9 +29,10 @@ const silent: Logger = { debug: noop, info: noop, warn: noop, error: noop, child
 /**
  * A QMP client for one QEMU monitor socket (see docs/qmp-client.md).
  *
- * Written here rather than taken from npm: the QMP packages there (`qemu-qmp`, `node-qemu`) match
- * replies to a FIFO queue instead of ids, have no per-command time-outs, no event backlog and no
- * typed errors, and one of them pulls an unpinned dependency — the properties this client exists for.
+ * Written here rather than taken from npm (checked December 2026): `qemu-qmp` is one file with an
+ * unpinned `split` dependency; `node-qemu` has two releases from one author. Both match replies to
+ * the head of a FIFO queue instead of by id, and neither has per-command time-outs, an event
+ * backlog or typed errors — which is what this client is for.
  */
 export class QmpClient {
   private currentState: QmpClientState = 'idle';
