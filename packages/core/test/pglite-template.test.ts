@@ -7,8 +7,8 @@ import { MIGRATIONS, openDatabase, type SlipwayStorage } from '../src/index.js';
 import { buildPgliteTemplate } from '../src/storage/build-pglite-template.js';
 import {
   currentFingerprint,
-  fingerprintFile,
   findTemplate,
+  fingerprintFile,
   type TemplateFingerprint,
   writeTemplate,
 } from '../src/storage/pglite-template.js';
@@ -36,9 +36,9 @@ const tableNames = async (storage: SlipwayStorage) =>
   ).rows.map((r) => r.tablename);
 
 const appliedMigrations = async (storage: SlipwayStorage) =>
-  (
-    await sql<{ name: string }>`select name from slipway_migrations order by name`.execute(storage.db)
-  ).rows.map((r) => r.name);
+  (await sql<{ name: string }>`select name from slipway_migrations order by name`.execute(storage.db)).rows.map(
+    (r) => r.name,
+  );
 
 describe('PGlite data directory from a template', () => {
   let work: string;

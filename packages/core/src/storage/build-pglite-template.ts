@@ -6,7 +6,10 @@ import { findTemplate, writeTemplate } from './pglite-template.js';
  * initdb + every migration in memory, dumped with gzip (≈4.5 MiB) to `file`. Skipped when a
  * template with the current fingerprint is there already, unless `force`.
  */
-export async function buildPgliteTemplate(file: string, opts: { force?: boolean } = {}): Promise<'written' | 'current'> {
+export async function buildPgliteTemplate(
+  file: string,
+  opts: { force?: boolean } = {},
+): Promise<'written' | 'current'> {
   if (!opts.force && findTemplate(file).status === 'ok') return 'current';
   const storage = await openDatabase({ memory: true });
   try {
