@@ -12,7 +12,7 @@
  *   TypeScript's transpileModule and run with plain node against the built packages.
  *
  * The kinds are interleaved run by run, so a neighbour's load weighs on all of them alike.
- * Each child records its own peak RSS at exit through a one-line `--import` hook.
+ * Each child records its own peak RSS (VmHWM) at exit through a small `--import` hook.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -155,13 +155,21 @@ async function startServer(
   return { readyMs, peakRssMiB: readPeakRss(rssFile), idleRssMiB };
 }
 
+const PEAK_RSS_HOOK = `import { readFileSync, writeFileSync } from 'node:fs';
+process.on('exit', () => {
+  let kib = process.resourceUsage().maxRSS;
+  try {
+    kib = Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+  } catch {}
+  writeFileSync(process.env.BENCH_PEAK_RSS_FILE, String(kib));
+});`;
+
 type Child = ChildProcess & { stderrTail(): string };
 
 function spawnNode(cwd: string, args: string[], env: Record<string, string>, rssFile: string): Child {
-  // At exit the child writes its peak RSS (KiB) where BENCH_PEAK_RSS_FILE says.
-  const hook =
-    "data:text/javascript,import{writeFileSync}from'node:fs';process.on('exit',()=>" +
-    'writeFileSync(process.env.BENCH_PEAK_RSS_FILE,String(process.resourceUsage().maxRSS)))';
+  // At exit the child writes its peak RSS (KiB) where BENCH_PEAK_RSS_FILE says: VmHWM, since
+  // resourceUsage().maxRSS survives exec and so can report the forking parent's size.
+  const hook = `data:text/javascript,${encodeURIComponent(PEAK_RSS_HOOK)}`;
   const child = spawn(process.execPath, [`--import=${hook}`, ...args], {
     cwd,
     // NODE_OPTIONS is dropped: the bench itself may run with tsx or source conditions.
