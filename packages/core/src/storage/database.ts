@@ -3,7 +3,7 @@
  * embedded default, and real PostgreSQL through `pg` when a URL is given. Both return the
  * same Kysely instance type and the same notification API.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
@@ -12,6 +12,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { migrateToLatest } from './migrations.js';
 import { findTemplate, PGLITE_START_PARAMS } from './pglite-template.js';
 import type { SlipwayDatabase } from './schema.js';
+import { unpackTemplate } from './unpack-template.js';
 
 export type DatabaseConfig =
   /** Real PostgreSQL. */
@@ -152,20 +153,21 @@ async function openPgliteDir(
   const initializing = join(dir, 'pgdata.initializing');
   // A start that died while unpacking or in initdb left a half-made directory: make it again.
   if (existsSync(initializing)) rmSync(pgdata, { recursive: true, force: true });
-  // loadDataDir into a directory with PG_VERSION throws, so only a new directory gets it.
   if (existsSync(join(pgdata, 'PG_VERSION'))) return PGlite.create(pgdata, options);
-  const loadDataDir = template === false ? undefined : templateDump(template);
   writeFileSync(initializing, '');
-  const pglite = await PGlite.create(pgdata, { ...options, ...(loadDataDir ? { loadDataDir } : {}) });
+  const usable = template === false ? undefined : usableTemplate(template);
+  // Unpacked onto disk, not through PGlite's loadDataDir: see unpack-template.ts. No template: initdb.
+  if (usable) await unpackTemplate(usable, pgdata);
+  const pglite = await PGlite.create(pgdata, options);
   rmSync(initializing, { force: true });
   return pglite;
 }
 
 const warnedTemplates = new Set<string>();
 
-function templateDump(file: string | undefined): Blob | undefined {
+function usableTemplate(file: string | undefined): string | undefined {
   const found = findTemplate(file);
-  if (found.status === 'ok') return new Blob([readFileSync(found.file)]);
+  if (found.status === 'ok') return found.file;
   if (!warnedTemplates.has(found.file)) {
     warnedTemplates.add(found.file);
     process.emitWarning(

@@ -1,9 +1,9 @@
 /**
  * A migrated PGlite data directory shipped inside the package (written by `npm run build:assets`
- * into dist/). A fresh data directory starts by unpacking it with `loadDataDir` (≈1–1.6 s,
- * ≈450 MiB peak) instead of running initdb (3.5–7.6 s, ≈0.9 GiB, and a second temporary PGlite
- * left to the GC). Next to the dump lies its fingerprint (PGlite version + migration names):
- * a dump from another PGlite (catalog version) or from older migrations is ignored, not loaded.
+ * into dist/). A new data directory starts by unpacking it (unpack-template.ts) and opening it
+ * as an existing one, instead of running initdb (3.5–7.6 s, ≈0.9 GiB, and a second temporary
+ * PGlite left to the GC). Next to the dump lies its fingerprint (PGlite version + migration
+ * names): a dump from another PGlite (catalog version) or from older migrations is ignored.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
