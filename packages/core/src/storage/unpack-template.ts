@@ -17,7 +17,12 @@ const BLOCK = 512;
 export async function unpackTemplate(file: string, dir: string): Promise<void> {
   const handle = await open(file);
   try {
-    const reader = new ChunkReader(handle.createReadStream().pipe(createGunzip())[Symbol.asyncIterator]());
+    const reader = new ChunkReader(
+      handle
+        .createReadStream({ highWaterMark: 1 << 20 })
+        .pipe(createGunzip({ chunkSize: 1 << 20 }))
+        [Symbol.asyncIterator](),
+    );
     mkdirSync(dir, { recursive: true });
     for (;;) {
       const header = await reader.take(BLOCK);
