@@ -12,7 +12,7 @@ export interface StartupSection {
 
 const LABELS: Record<StartupKind, string> = {
   node: '`node -e 0` (to exit)',
-  'bare-cold': 'bare PGlite + listen, new dir (loads the template)',
+  'bare-cold': 'bare PGlite + listen, new dir (`loadDataDir` of the template)',
   'server-cold': '**server, new data dir (cold)**',
   'bare-warm': 'bare PGlite + listen, existing dir',
   'server-warm': '**server, existing data dir (warm)**',
@@ -99,7 +99,7 @@ export function renderStartup(section: StartupSection): string[] {
     '',
     'server = `node packages/server/dist/main.js serve` (built JS, embedded PGlite), spawn → first `/healthz` 200. ' +
       'bare PGlite = bench/startup-bare-pglite.mjs: PGlite on the same kind of directory with the same start ' +
-      'parameters, `select 1` per request over node:http. Embedding example = the first ```ts block of ' +
+      'parameters (new dir: PGlite loads the template itself with `loadDataDir`), `select 1` per request over node:http. Embedding example = the first ```ts block of ' +
       'docs/embedding.md, type-stripped, run with plain node (DATABASE_URL = a new empty PostgreSQL database, ' +
       'cwd = a new empty directory).',
     '',
