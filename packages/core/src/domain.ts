@@ -85,8 +85,30 @@ export const CreateResourceInputSchema = z.object({
   ttlSeconds: z.number().int().min(LIMITS.ttlSeconds.min).max(LIMITS.ttlSeconds.max).optional(),
   expiresAt: z.date().optional(),
 });
-export type CreateResourceInput = z.input<typeof CreateResourceInputSchema>;
+/**
+ * A spec as clients send it: `vcpu`/`memoryMb`, or Kubernetes quantities `cpu` ("500m")
+ * and `memory` ("2Gi"). Checked at run time by `ResourceSpecInputSchema`.
+ */
+export type ResourceSpecInput = Omit<ResourceSpec, 'vcpu' | 'memoryMb'> & {
+  vcpu?: number;
+  memoryMb?: number;
+  /** Kubernetes CPU quantity; used when `vcpu` is absent. */
+  cpu?: string | number;
+  /** Kubernetes memory quantity; used when `memoryMb` is absent. */
+  memory?: string | number;
+};
+
+/**
+ * What `quote`/`create` take (`z.input` of the schema, with the spec typed as sent).
+ * The service still validates it at run time, so untyped callers get VALIDATION_FAILED.
+ */
+export type CreateResourceInput = Omit<z.input<typeof CreateResourceInputSchema>, 'spec'> & {
+  spec: ResourceSpecInput;
+};
 export type ParsedCreateResourceInput = z.output<typeof CreateResourceInputSchema>;
+
+/** A JSON merge patch (RFC 7386) of a resource's metadata: objects merge, `null` deletes a key. */
+export type MetadataPatch = Record<string, unknown>;
 
 export type Role = 'user' | 'admin';
 

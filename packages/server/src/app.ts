@@ -9,7 +9,7 @@ import { buildSchema } from './schema/index.js';
 export interface CreateAppOptions extends ServerContainerOptions {
   /** A container from createServerContainer with the embedder's own registrations; `provisioners` are added to it. */
   container?: DependencyContainer;
-  /** Storage opened already (tests); default: what the config says. Not closed by close(). */
+  /** Storage opened already (tests, `slipway serve`); default: what the config says. Not closed by close(). */
   database?: SlipwayStorage;
   /** Run this replica's background work (job loop, sweepers). Default true. */
   start?: boolean;

@@ -79,7 +79,7 @@ builder.queryFields((t) => ({
     resolve: (_root, args, ctx) =>
       typed(async () => {
         const resourceId = resourceIdArg(args.resourceId);
-        return ctx.slipway.events.list(ctx.slipway.storage.db, actorOf(ctx), {
+        return ctx.slipway.eventService.list(actorOf(ctx), {
           ...(args.after != null ? { after: args.after } : {}),
           ...(args.first != null ? { first: args.first } : {}),
           ...(resourceId !== undefined ? { resourceId } : {}),

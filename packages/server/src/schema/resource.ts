@@ -1,5 +1,12 @@
 /** Resources: the type, `resources` (Relay connection), `resource(id)` and the lifecycle mutations. */
-import { LIMITS, RESOURCE_STATUSES, type Resource, type ResourceSpec, SlipwayError } from '@slipway/core';
+import {
+  LIMITS,
+  type MetadataPatch,
+  RESOURCE_STATUSES,
+  type Resource,
+  type ResourceSpec,
+  SlipwayError,
+} from '@slipway/core';
 import { builder } from '../builder.js';
 import { actorOf } from '../context.js';
 import {
@@ -149,7 +156,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }), patch: t.arg({ type: 'JSON', required: true }) },
     errors: { types: [NotFoundError, ValidationError] },
     resolve: (_root, args, ctx) =>
-      typed(() => ctx.slipway.resources.updateMetadata(actorOf(ctx), String(args.id), args.patch)),
+      typed(() => ctx.slipway.resources.updateMetadata(actorOf(ctx), String(args.id), args.patch as MetadataPatch)),
   }),
   refreshResource: t.field({
     type: ResourceType,
