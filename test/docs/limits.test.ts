@@ -161,6 +161,12 @@ describe('the services enforce LIMITS', () => {
     const fits = { k: repeat(LIMITS.metadata.maxBytes - 8) };
     await expect(slipway.resources.updateMetadata(alice, vm.id, fits)).resolves.toBeDefined();
     await expect(slipway.resources.updateMetadata(alice, vm.id, { k: `${fits.k}a` })).rejects.toThrow(/metadata/);
+    // The same cap at create, before any credit moves.
+    const before = await slipway.ledger.wallet(storage.db, 'alice');
+    await expect(
+      slipway.resources.create(alice, { ...base, name: 'meta-big', metadata: { k: `${fits.k}a` } }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'metadata' } });
+    expect(await slipway.ledger.wallet(storage.db, 'alice')).toEqual(before);
   });
 
   it('page sizes of resources and events', { timeout: 120_000 }, async () => {

@@ -3,6 +3,7 @@
  * provisioner's options against the provisioner's, the lifetime, and the price. Also how a
  * retry of a request answers (the same as the first time, or a typed error).
  */
+
 import {
   type CreateResourceInput,
   CreateResourceInputSchema,
@@ -17,6 +18,7 @@ import type { ProvisionerRegistry } from '../provisioner/registry.js';
 import type { RuntimeProvisioner } from '../provisioner/runtime-provisioner.js';
 import { parseOrThrow } from '../util/parse.js';
 import { canonicalJson, type ResourceRow, toResource } from './resource-mapper.js';
+import type { ResourcePolicy } from './resource-policy.js';
 
 export interface PreparedCreate {
   input: ParsedCreateResourceInput;
@@ -33,6 +35,7 @@ export interface PrepareDeps {
   registry: ProvisionerRegistry;
   pricer: Pricer;
   clock: Clock;
+  policy: Pick<ResourcePolicy, 'maxMetadataBytes'>;
 }
 
 /** Validate and price a create (typed callers and untyped ones alike); VALIDATION_FAILED names the field. */
@@ -42,6 +45,16 @@ export async function prepareCreate(d: PrepareDeps, raw: CreateResourceInput): P
     throw new SlipwayError('UNKNOWN_PROVISIONER', `no provisioner named ${input.provisioner}`, {
       details: { field: 'provisioner', name: input.provisioner },
     });
+  }
+  const metadataBytes = Buffer.byteLength(JSON.stringify(input.metadata));
+  if (metadataBytes > d.policy.maxMetadataBytes) {
+    throw new SlipwayError(
+      'VALIDATION_FAILED',
+      `metadata: ${metadataBytes} bytes exceeds ${d.policy.maxMetadataBytes}`,
+      {
+        details: { field: 'metadata' },
+      },
+    );
   }
   const runtime = d.registry.get(input.provisioner);
   const options = runtime.parseOptions(input.options);

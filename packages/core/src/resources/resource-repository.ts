@@ -4,9 +4,11 @@
  * are for use inside a transaction. No function here appends events: the flows do that, last
  * in their transactions.
  */
+
 import type { InsertObject } from 'kysely';
 import { type Actor, isAdmin, type Resource, type ResourceStatus } from '../domain.js';
 import { notFound, SlipwayError } from '../errors.js';
+import { LIMITS } from '../limits/limits.js';
 import type { Allocation } from '../provisioner/provisioner.js';
 import { type Executor, jsonb } from '../storage/executor.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
@@ -80,7 +82,8 @@ export async function listVisibleResources(
   actor: Actor,
   query: ListResourcesQuery = {},
 ): Promise<ResourcePage> {
-  const first = Math.min(Math.max(query.first ?? 20, 1), 100);
+  const { defaultSize, maxSize } = LIMITS.resourcePage;
+  const first = Math.min(Math.max(query.first ?? defaultSize, 1), maxSize);
   let q = db
     .selectFrom('resources')
     .selectAll()
