@@ -141,3 +141,121 @@ describe('allocationRecords', () => {
     expect(await records.get(id)).toBeUndefined();
   });
 });
+
+describe('allocationRecords across callers and replicas (review findings)', () => {
+  const ctx = () => ({ signal: new AbortController().signal });
+
+  it('keeps builds of different prefixes apart', async () => {
+    const store = memoryProvisionerStore();
+    const vms = allocationRecords(store, { prefix: 'vm/' });
+    const disks = allocationRecords(store, { prefix: 'disk/' });
+    let open = () => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const vm = vms.once({ resourceId: 'r1' }, ctx(), async () => {
+      await gate;
+      return { resourceId: 'r1', externalId: 'vm-1' };
+    });
+    const disk = disks.once({ resourceId: 'r1' }, ctx(), async () => ({ resourceId: 'r1', externalId: 'disk-1' }));
+    open();
+    expect((await disk).externalId).toBe('disk-1');
+    expect((await vm).externalId).toBe('vm-1');
+  });
+
+  it('two replicas build once: the second waits for the first one’s record', async () => {
+    const shared = memoryProvisionerStore();
+    const replicaB = Object.create(shared) as typeof shared; // another object: no in-process sharing
+    const built: string[] = [];
+    const build = (id: string) => async () => {
+      await new Promise((r) => setTimeout(r, 30));
+      built.push(id);
+      return { resourceId: 'r1', externalId: id };
+    };
+    const [a, b] = await Promise.all([
+      allocationRecords(shared, { pollMs: 5 }).once({ resourceId: 'r1' }, ctx(), build('m-a')),
+      allocationRecords(replicaB, { pollMs: 5 }).once({ resourceId: 'r1' }, ctx(), build('m-b')),
+    ]);
+    expect(a.externalId).toBe(b.externalId);
+    expect(built).toHaveLength(1);
+  });
+
+  it('takes over a dead claimer’s lease, and discards a stalled builder’s duplicate', async () => {
+    const store = memoryProvisionerStore();
+    const discarded: string[] = [];
+    let release = () => {};
+    const stalled = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow = allocationRecords(store, { leaseMs: 30, pollMs: 5 }).once(
+      { resourceId: 'r1' },
+      ctx(),
+      async () => {
+        await stalled; // a builder that hangs past its lease
+        return { resourceId: 'r1', externalId: 'm-slow' };
+      },
+      async (dup) => {
+        discarded.push(dup.externalId);
+      },
+    );
+    // A claimer whose process froze stops renewing: overwrite its claim with an expired one (its
+    // later renewals then no longer match the version, as after a real lapse).
+    await new Promise((r) => setTimeout(r, 5));
+    const entry = await store.get<{ state: string }>('allocation/r1');
+    await store.put('allocation/r1', { ...entry?.value, until: 0 });
+    const other = Object.create(store) as typeof store;
+    const winner = await allocationRecords(other, { leaseMs: 30, pollMs: 5 }).once(
+      { resourceId: 'r1' },
+      ctx(),
+      async () => ({
+        resourceId: 'r1',
+        externalId: 'm-fresh',
+      }),
+    );
+    expect(winner.externalId).toBe('m-fresh');
+    release();
+    expect((await slow).externalId).toBe('m-fresh');
+    expect(discarded).toEqual(['m-slow']);
+  });
+});
+
+describe('the runtime against odd plugins (review findings)', () => {
+  it('settles a member that returns no promise, instead of reporting a failure after it worked', async () => {
+    let released = 0;
+    const plugin = defineProvisioner({
+      name: 'sync',
+      isDemo: true,
+      async allocate(req) {
+        return { resourceId: req.resourceId, externalId: 'x' };
+      },
+      release: (() => {
+        released += 1;
+      }) as never,
+      async status() {
+        return { state: 'gone' as const };
+      },
+    });
+    const rt = new RuntimeProvisioner(plugin, runtimeDeps());
+    await expect(
+      rt.release({ resourceId: 'r', externalId: 'x' }, { events: { emit: () => {} } }),
+    ).resolves.toBeUndefined();
+    expect(released).toBe(1);
+  });
+
+  it('refuses an options schema whose output would not survive the database', () => {
+    const plugin = defineProvisioner({
+      name: 'dated',
+      isDemo: true,
+      optionsSchema: z.object({ notBefore: z.coerce.date().default(() => new Date(0)) }),
+      async allocate(req) {
+        return { resourceId: req.resourceId, externalId: 'x' };
+      },
+      async release() {},
+      async status() {
+        return { state: 'gone' as const };
+      },
+    });
+    const rt = new RuntimeProvisioner(plugin, runtimeDeps());
+    expect(() => rt.parseOptions({})).toThrow(expect.objectContaining({ code: 'PROVISIONER_INVALID_OUTPUT' }));
+  });
+});

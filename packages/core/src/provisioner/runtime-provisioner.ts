@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { ResourceSpec } from '../domain.js';
 import { errorMessage, isSlipwayError, SlipwayError } from '../errors.js';
 import { runAbortable } from '../util/abort.js';
+import { survivesJson } from '../util/json.js';
 import {
   type CapabilityName,
   capabilitiesOf,
@@ -114,11 +115,26 @@ export class RuntimeProvisioner {
     return this.#call(op, call, '', fn, timeoutMs);
   }
 
-  /** Parse request options with the plugin's schema; no schema means options must be empty. */
+  /**
+   * Parse request options with the plugin's schema; no schema means options must be empty.
+   * What it returns is stored with the resource and reaches `allocate` after a round trip
+   * through the database, so it must be JSON (no Date, Map, undefined in arrays, ...).
+   */
   parseOptions(options: Record<string, unknown>): ProvisionerOptions {
-    const schema = this.#plugin.optionsSchema;
-    if (schema && this.has('optionsSchema')) {
-      const parsed = schema.safeParse(options);
+    if (this.has('optionsSchema')) {
+      const schema = this.#require('optionsSchema');
+      let parsed: ReturnType<typeof schema.safeParse>;
+      try {
+        parsed = schema.safeParse(options);
+      } catch (error) {
+        throw wrapError(error, `${this.name}.optionsSchema`);
+      }
+      if (parsed.success && !survivesJson(parsed.data)) {
+        throw new SlipwayError(
+          'PROVISIONER_INVALID_OUTPUT',
+          `${this.name}.optionsSchema produced options that are not plain JSON; they could not reach allocate as parsed`,
+        );
+      }
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const field = ['options', ...(issue?.path ?? [])].join('.');
@@ -230,7 +246,12 @@ export class RuntimeProvisioner {
 
   /** The capability member, or NOT_SUPPORTED when the plugin lacks it. */
   #require<K extends CapabilityName>(name: K): NonNullable<Provisioner[K]> {
-    const member = this.#plugin[name];
+    let member: Provisioner[K];
+    try {
+      member = this.#plugin[name]; // a getter may throw: that is the plugin failing, typed as such
+    } catch (error) {
+      throw wrapError(error, `${this.name}.${name}`);
+    }
     if (!this.has(name) || member === undefined || member === null) throw this.#notSupported(name);
     return member;
   }

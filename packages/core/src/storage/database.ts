@@ -157,7 +157,17 @@ async function openPgliteDir(
   writeFileSync(initializing, '');
   const usable = template === false ? undefined : usableTemplate(template);
   // Unpacked onto disk, not through PGlite's loadDataDir: see unpack-template.ts. No template: initdb.
-  if (usable) await unpackTemplate(usable, pgdata);
+  if (usable) {
+    try {
+      await unpackTemplate(usable, pgdata);
+    } catch (error) {
+      // A damaged template must not stop every later start: initdb makes the directory instead.
+      process.emitWarning(`PGlite template ${usable} could not be unpacked (${String(error)}): running initdb`, {
+        code: 'SLIPWAY_PGLITE_TEMPLATE',
+      });
+      rmSync(pgdata, { recursive: true, force: true });
+    }
+  }
   const pglite = await PGlite.create(pgdata, options);
   rmSync(initializing, { force: true });
   return pglite;

@@ -30,7 +30,10 @@ export async function runAbortable<T>(
           ),
         { once: true },
       );
-      fn(controller.signal).then(resolve, reject);
+      // Through a promise: a plugin member that throws synchronously or returns no promise is still settled here.
+      Promise.resolve()
+        .then(() => fn(controller.signal))
+        .then(resolve, reject);
     });
   } finally {
     clearTimeout(timer);
