@@ -5,7 +5,12 @@ export { type PoolParseResult, parsePool } from './parse-pool.js';
 export { type PoolMachineView, poolAllocations } from './pool-allocations.js';
 export { type PoolEntryInput, type PoolMachine, type PoolSize, poolEntrySchema } from './pool-entry.js';
 export { type PoolFromEnvOptions, poolProvisionerFromEnv } from './pool-from-env.js';
-export { type PoolProvisioner, type PoolProvisionerOptions, poolProvisioner } from './pool-provisioner.js';
+export {
+  isPoolProvisioner,
+  type PoolProvisioner,
+  type PoolProvisionerOptions,
+  poolProvisioner,
+} from './pool-provisioner.js';
 export { loadPool, type PoolSource } from './pool-source.js';
 export {
   type FetchLike,

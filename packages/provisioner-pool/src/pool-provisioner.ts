@@ -44,6 +44,14 @@ export type PoolProvisioner = Provisioner &
     allocations(target: ProvisionContext | ProvisionerStore): Promise<PoolMachineView[]>;
   };
 
+/** Marks pool provisioners across copies of this package, so a host can find its pools without casts. */
+const POOL_BRAND = Symbol.for('@slipway/provisioner-pool:PoolProvisioner');
+
+/** Whether `p` was made by `poolProvisioner()` (of any copy of this package). */
+export function isPoolProvisioner(p: Provisioner): p is PoolProvisioner {
+  return (p as unknown as Record<symbol, unknown>)[POOL_BRAND] === true;
+}
+
 export function poolProvisioner(options: PoolProvisionerOptions): PoolProvisioner {
   const name = options.name ?? 'pool';
   if (!PROVISIONER_NAME.test(name)) {
@@ -61,7 +69,7 @@ export function poolProvisioner(options: PoolProvisionerOptions): PoolProvisione
   // Resolved per call, so a test's or an embedder's later stub of the global is used.
   const fetchFn: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
 
-  return {
+  const pool: PoolProvisioner = {
     name,
     isDemo: options.demo ?? false,
     source,
@@ -86,4 +94,6 @@ export function poolProvisioner(options: PoolProvisionerOptions): PoolProvisione
 
     allocations: (target) => poolAllocations('store' in target ? target.store : target),
   };
+  Object.defineProperty(pool, POOL_BRAND, { value: true });
+  return pool;
 }

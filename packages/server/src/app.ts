@@ -1,8 +1,16 @@
 /** `createApp`: config + container → core (createSlipway) → yoga. What main and embedders call. */
+
 import { createSlipway, type Logger, type Slipway, type SlipwayStorage } from '@slipway/core';
+import { isPoolProvisioner } from '@slipway/provisioner-pool';
 import type { DependencyContainer } from 'tsyringe';
 import type { ServerConfig } from './config.js';
-import { createServerContainer, resolveCoreOptions, type ServerContainerOptions, TOKENS } from './container.js';
+import {
+  createServerContainer,
+  resolveCoreOptions,
+  resolveProvisioners,
+  type ServerContainerOptions,
+  TOKENS,
+} from './container.js';
 import { createYogaApp, type SlipwayYoga } from './http.js';
 import { buildSchema } from './schema/index.js';
 
@@ -40,7 +48,9 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     throw error;
   }
   container.register(TOKENS.Slipway, { useValue: slipway });
-  const yoga = createYogaApp({ schema: buildSchema(), slipway, config, logger });
+  // Pools keep a plugin-local admin view; the server finds them by their brand, not by a cast.
+  const pools = new Map(resolveProvisioners(container).flatMap((p) => (isPoolProvisioner(p) ? [[p.name, p]] : [])));
+  const yoga = createYogaApp({ schema: buildSchema(), slipway, config, logger, pools });
   let closed: Promise<void> | undefined;
   return {
     yoga,

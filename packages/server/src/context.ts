@@ -1,5 +1,6 @@
 /** What every resolver gets: who is calling (or null), the core, and the server config. */
 import type { Actor, Logger, Slipway } from '@slipway/core';
+import type { PoolProvisioner } from '@slipway/provisioner-pool';
 import { authenticate, type TokenProblem } from './auth.js';
 import type { ServerConfig } from './config.js';
 
@@ -10,11 +11,15 @@ export interface GraphQLContext {
   slipway: Slipway;
   config: ServerConfig;
   logger: Logger;
+  /** The registered pool provisioners by name, for the admin pool view. */
+  pools: ReadonlyMap<string, PoolProvisioner>;
   /** Aborted when the client goes away; ends subscriptions promptly. */
   signal: AbortSignal;
 }
 
-export function contextFactory(deps: { slipway: Slipway; config: ServerConfig; logger: Logger }) {
+export type ContextDeps = Pick<GraphQLContext, 'slipway' | 'config' | 'logger' | 'pools'>;
+
+export function contextFactory(deps: ContextDeps) {
   return async ({ request }: { request: Request }): Promise<GraphQLContext> => {
     const auth = await authenticate(request, deps.config.jwtSecret);
     return { ...deps, actor: auth?.actor ?? null, tokenProblem: auth?.problem ?? null, signal: request.signal };

@@ -11,18 +11,13 @@ import type { GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { DEFAULT_POOL_PROVISIONER, problemsOf, refreshPool } from './admin/pool-admin.js';
 import type { ServerConfig } from './config.js';
-import { contextFactory, type GraphQLContext } from './context.js';
+import { type ContextDeps, contextFactory, type GraphQLContext } from './context.js';
 import { maskError } from './errors/mask-error.js';
 import { yogaLogger } from './errors/yoga-logger.js';
 
 export type SlipwayYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
-export function createYogaApp(deps: {
-  schema: GraphQLSchema;
-  slipway: Slipway;
-  config: ServerConfig;
-  logger: Logger;
-}): SlipwayYoga {
+export function createYogaApp(deps: ContextDeps & { schema: GraphQLSchema }): SlipwayYoga {
   const { slipway, logger } = deps;
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: deps.schema,

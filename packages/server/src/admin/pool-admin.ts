@@ -15,7 +15,7 @@ import {
   SlipwayError,
   type StoredEventSink,
 } from '@slipway/core';
-import { type PoolMachineView, poolAllocations as readPoolMachines } from '@slipway/provisioner-pool';
+import type { PoolMachineView, PoolProvisioner } from '@slipway/provisioner-pool';
 
 /** The name the pool provisioner registers under unless configured otherwise. */
 export const DEFAULT_POOL_PROVISIONER = 'pool';
@@ -26,6 +26,8 @@ const ALLOCATIONS_TIMEOUT_MS = 30_000;
 export interface AdminDeps {
   readonly slipway: Slipway;
   readonly logger: Logger;
+  /** The pool provisioners registered, by name: their admin view is a plugin-local member. */
+  readonly pools: ReadonlyMap<string, PoolProvisioner>;
 }
 
 export interface AdminCaller {
@@ -41,7 +43,7 @@ export interface AdminCaller {
  * provisioner or one without the capability throws NOT_FOUND.
  */
 export async function refreshPool(
-  deps: AdminDeps,
+  deps: Pick<AdminDeps, 'slipway' | 'logger'>,
   provisioner: string,
   caller: AdminCaller,
 ): Promise<PoolRefreshResult> {
@@ -114,8 +116,8 @@ export async function poolMachines(
   caller: AdminCaller,
 ): Promise<PoolMachineView[]> {
   const runtime = runtimeOf(deps.slipway, provisioner);
-  // A pool is what can refresh; its machines are read from its own store through the runtime.
-  if (!runtime.has('refresh')) {
+  const pool = deps.pools.get(provisioner);
+  if (!pool) {
     throw new SlipwayError('NOT_FOUND', `provisioner ${provisioner} has no pool allocations to list`, {
       details: { field: 'provisioner' },
     });
@@ -125,7 +127,7 @@ export async function poolMachines(
     const machines = await runtime.invoke(
       'allocations',
       { events },
-      (pctx) => readPoolMachines(pctx.store),
+      (pctx) => pool.allocations(pctx),
       ALLOCATIONS_TIMEOUT_MS,
     );
     return [...machines].sort((a, b) => (a.machineId < b.machineId ? -1 : a.machineId > b.machineId ? 1 : 0));
@@ -149,6 +151,10 @@ function runtimeOf(slipway: Slipway, provisioner: string): RuntimeProvisioner {
 }
 
 /** Provisioner events of an admin operation, stored as `admin` events of the caller. */
-function adminEvents({ slipway }: AdminDeps, provisioner: string, caller: AdminCaller): StoredEventSink {
+function adminEvents(
+  { slipway }: Pick<AdminDeps, 'slipway'>,
+  provisioner: string,
+  caller: AdminCaller,
+): StoredEventSink {
   return slipway.eventService.adminSink({ actorId: caller.actorId, data: { provisioner, via: caller.via } });
 }
