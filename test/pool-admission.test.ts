@@ -103,9 +103,7 @@ describe('pool admission over two replicas on PostgreSQL', () => {
     // The operator moves every machine to maintenance while more requests arrive.
     pool = machines(30, 'maintenance');
     const refreshing = (async () => {
-      const runtime = replicas[1]?.registry.get('pool');
-      const plugin = runtime?.plugin as ReturnType<typeof poolProvisioner>;
-      return runtime?.invoke('refresh', { events: { emit: () => {} } }, (ctx) => plugin.refresh(ctx));
+      return replicas[1]?.registry.get('pool').refresh({ events: { emit: () => {} } });
     })();
     const during = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => create(100 + i)));
     const refreshed = await refreshing;

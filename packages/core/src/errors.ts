@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   REQUEST_IN_PROGRESS: 'A request with this requestId is still being worked on; retry later.',
   IDEMPOTENCY_MISMATCH: 'The requestId was used before with different parameters; carries `fields`.',
   CONFIG_INVALID: 'A configuration value did not parse; names the variable.',
+  NOT_SUPPORTED: 'The provisioner does not implement this operation; carries `provisioner` and `capability`.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -30,24 +31,64 @@ export interface SlipwayErrorOptions {
   cause?: unknown;
   /** Structured, client-safe details (e.g. `field`, `required`, `available`). */
   details?: Record<string, unknown>;
+  /**
+   * Worth another attempt (a 429 or 5xx from a provider, a dropped connection): the core
+   * retries an allocate that fails with it, with backoff. Default false.
+   */
+  retryable?: boolean;
 }
 
-/** An expected failure with a stable code. Anything that is not a SlipwayError is unexpected. */
+/**
+ * Marks every SlipwayError. `Symbol.for` is shared across module copies, so an app that
+ * loads two copies of the core (a plugin resolving its own) still recognises the errors
+ * of the other copy: `isSlipwayError` and `instanceof SlipwayError` check the brand.
+ */
+const BRAND = Symbol.for('@slipway/core:SlipwayError');
+
+/**
+ * An expected failure with a stable code. Anything that is not a SlipwayError is unexpected.
+ *
+ * `new SlipwayError(code, message, { cause?, details?, retryable? })`: `code` is one of
+ * ERROR_CODES, `message` is for people, `details` for clients (never secrets).
+ */
 export class SlipwayError extends Error {
   override readonly name = 'SlipwayError';
   readonly code: ErrorCode;
   readonly details: Record<string, unknown>;
+  readonly retryable: boolean;
 
   constructor(code: ErrorCode, message: string, options: SlipwayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details ?? {};
+    this.retryable = options.retryable ?? this.details.retryable === true;
+    // Not a class field: a non-enumerable brand stays out of JSON and of the declaration files.
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** `x instanceof SlipwayError` holds for errors of any copy of the core; subclasses check as usual. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== SlipwayError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return isBranded(value);
   }
 }
 
-export function isSlipwayError(error: unknown, code?: ErrorCode): error is SlipwayError {
-  return error instanceof SlipwayError && (code === undefined || error.code === code);
+function isBranded(value: unknown): value is SlipwayError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[BRAND] === true &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
 }
+
+/** A SlipwayError of this or any other copy of the core, optionally with one code. */
+export function isSlipwayError(error: unknown, code?: ErrorCode): error is SlipwayError {
+  return isBranded(error) && (code === undefined || error.code === code);
+}
+
+/** The message of anything thrown. */
+export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export const validationError = (field: string, message: string): SlipwayError =>
   new SlipwayError('VALIDATION_FAILED', `${field}: ${message}`, { details: { field } });

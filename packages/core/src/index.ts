@@ -5,6 +5,7 @@ export * from './domain.js';
 export {
   ERROR_CODES,
   type ErrorCode,
+  errorMessage,
   InsufficientCreditsError,
   isSlipwayError,
   SlipwayError,
@@ -36,20 +37,28 @@ export {
   standardPricing,
 } from './pricing/pricing.js';
 export { parseQuantity } from './pricing/quantity.js';
+export { type AllocationRecords, allocationRecords } from './provisioner/allocation-records.js';
 export type {
   CapabilityName,
   Hotplug,
   HotplugDevice,
   Inventory,
+  InventoryItem,
   JobHandlers,
   PoolRefresh,
   PoolRefreshResult,
   PowerControl,
   PriceQuote,
+  ProvisionerCapabilities,
+  ProvisionerJobHandler,
   Reconfigurable,
+  ReconfigureChange,
+  ReconfigureResult,
   ValidatesOptions,
+  With,
 } from './provisioner/capabilities.js';
-export { CAPABILITIES, capabilitiesOf } from './provisioner/capabilities.js';
+export { CAPABILITY_NAMES, capabilitiesOf } from './provisioner/capabilities.js';
+export { defineProvisioner } from './provisioner/define-provisioner.js';
 export {
   type DemoProvisioner,
   type DemoProvisionerOptions,
@@ -67,10 +76,16 @@ export type {
   ProvisionContext,
   Provisioner,
   ProvisionerEvent,
+  ProvisionerOptions,
 } from './provisioner/provisioner.js';
 export type { JobQueue, JobRequest, ProvisionerStore, StoreEntry } from './provisioner/provisioner-store.js';
 export { ProvisionerRegistry, type RegistryDeps } from './provisioner/registry.js';
-export { type CallContext, type RuntimeOptions, RuntimeProvisioner } from './provisioner/runtime-provisioner.js';
+export {
+  type CallContext,
+  type RuntimeOperation,
+  type RuntimeOptions,
+  RuntimeProvisioner,
+} from './provisioner/runtime-provisioner.js';
 export {
   DEFAULT_RESOURCE_POLICY,
   type ListResourcesQuery,
@@ -94,3 +109,4 @@ export type { Executor } from './storage/executor.js';
 export { MIGRATIONS, migrateToLatest } from './storage/migrations.js';
 export type { SlipwayDatabase } from './storage/schema.js';
 export { sqlProvisionerStore } from './storage/sql-provisioner-store.js';
+export { sleep } from './util/abort.js';

@@ -103,17 +103,43 @@ describe('RuntimeProvisioner', () => {
     expect(() => plain.parseOptions({ anything: 1 })).toThrow(/takes no options/);
   });
 
-  it('detects optional capabilities', () => {
+  it('detects each optional capability member on its own', () => {
     expect(capabilitiesOf(fake({}))).toEqual([]);
-    expect(capabilitiesOf(demoProvisioner())).toEqual(['validatesOptions']);
-    const withPower = Object.assign(fake({}), {
-      start: async () => {},
-      stop: async () => {},
-      restart: async () => {},
-      reset: async () => {},
-      quote: () => 5,
+    expect(capabilitiesOf(demoProvisioner())).toEqual(['optionsSchema']);
+    // `stop` without `reset` is a valid provisioner: each member counts on its own.
+    const stopOnly = fake({ stop: async () => {}, quote: () => 5 });
+    expect(capabilitiesOf(stopOnly)).toEqual(['quote', 'stop']);
+  });
+
+  it('calls a present capability and answers a missing one with NOT_SUPPORTED', async () => {
+    const stopped: string[] = [];
+    const rt = new RuntimeProvisioner(
+      fake({
+        stop: async (a) => {
+          stopped.push(a.externalId);
+        },
+      }),
+      deps,
+    );
+    const allocation = { resourceId: 'r', externalId: 'vm-1' };
+    await rt.stop(allocation, call);
+    expect(stopped).toEqual(['vm-1']);
+    await expect(rt.reset(allocation, 'hard', call)).rejects.toMatchObject({
+      code: 'NOT_SUPPORTED',
+      details: { provisioner: 'fake', capability: 'reset' },
     });
-    expect(capabilitiesOf(withPower)).toEqual(['powerControl', 'priceQuote']);
+    await expect(rt.runJob('nope', {}, call)).rejects.toMatchObject({ code: 'NOT_SUPPORTED' });
+  });
+
+  it('validates capability answers (quote, reconfigure) like contract answers', async () => {
+    const rt = new RuntimeProvisioner(
+      fake({ quote: () => 2.5, reconfigure: async () => ({ appliedAt: 'later' }) as never }),
+      deps,
+    );
+    expect(await codeOf(rt.quote({ vcpu: 1, memoryMb: 512, diskGb: 1 }, {}))).toBe('PROVISIONER_INVALID_OUTPUT');
+    expect(await codeOf(rt.reconfigure({ resourceId: 'r', externalId: 'x' }, { vcpu: 2 }, call))).toBe(
+      'PROVISIONER_INVALID_OUTPUT',
+    );
   });
 });
 
@@ -126,6 +152,10 @@ describe('ProvisionerRegistry', () => {
     );
     expect(() => registry.register(fake({ name: 'Bad Name' }))).toThrow(
       expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+    );
+    // A capability member of the wrong type is refused at registration, naming the member.
+    expect(() => registry.register({ ...fake({ name: 'odd' }), stop: 'yes' } as unknown as Provisioner)).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED', details: { field: 'stop' } }),
     );
     expect(() => registry.get('nope')).toThrow(expect.objectContaining({ code: 'UNKNOWN_PROVISIONER' }));
     expect(registry.list().map((p) => p.name)).toEqual(['demo']);

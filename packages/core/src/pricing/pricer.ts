@@ -1,6 +1,6 @@
 import type { ResourceSpec } from '../domain.js';
 import { SlipwayError } from '../errors.js';
-import { CAPABILITIES } from '../provisioner/capabilities.js';
+import type { ProvisionerOptions } from '../provisioner/provisioner.js';
 import type { RuntimeProvisioner } from '../provisioner/runtime-provisioner.js';
 import { PRICING_POLICIES, type PricingPolicy, type PricingPolicyName } from './pricing.js';
 
@@ -20,28 +20,17 @@ export class Pricer {
   /** What prices `runtime`: its own quote, a policy name, or `custom` (a function). */
   policyName(runtime: RuntimeProvisioner): string {
     const p = this.#config[runtime.name];
-    if (p === undefined && runtime.has('priceQuote')) return 'provisioner';
+    if (p === undefined && runtime.has('quote')) return 'provisioner';
     const policy = p ?? this.#fallback;
     return typeof policy === 'string' ? policy : 'custom';
   }
 
-  async quote(runtime: RuntimeProvisioner, spec: ResourceSpec, options: Record<string, unknown>): Promise<number> {
-    const plugin = runtime.plugin;
+  async quote(runtime: RuntimeProvisioner, spec: ResourceSpec, options: ProvisionerOptions): Promise<number> {
     const configured = this.#config[runtime.name];
-    let price: number;
-    if (configured === undefined && CAPABILITIES.priceQuote(plugin)) {
-      const quoting = plugin;
-      // Through the runtime: a quote gets the same time-out and error wrapping as any plugin call.
-      price = await runtime.invoke(
-        'quote',
-        { events: { emit: () => {} } },
-        async () => quoting.quote(spec, options),
-        30_000,
-      );
-    } else {
-      const policy = configured ?? this.#fallback;
-      price = (typeof policy === 'string' ? PRICING_POLICIES[policy] : policy)(spec);
-    }
+    // Through the runtime: a quote gets the same time-out, validation and error wrapping as any plugin call.
+    if (configured === undefined && runtime.has('quote')) return runtime.quote(spec, options);
+    const policy = configured ?? this.#fallback;
+    const price = (typeof policy === 'string' ? PRICING_POLICIES[policy] : policy)(spec);
     if (!Number.isSafeInteger(price) || price < 1) {
       throw new SlipwayError(
         'PROVISIONER_INVALID_OUTPUT',

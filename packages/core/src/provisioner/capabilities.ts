@@ -1,49 +1,79 @@
 /**
- * Optional capabilities. A provisioner implements any of these beside the five contract
- * members; the core detects them with the guards below. None is required, and the default
- * when one is missing is stated on each.
+ * Optional capabilities: members a provisioner may add beside the five required ones. Each
+ * member is optional on its own (a provisioner with `stop` but no `reset` is valid). The core
+ * detects them at run time and answers a missing one with NOT_SUPPORTED; none is required,
+ * and the default without each is stated on it.
  */
 import type { z } from 'zod';
 import type { ResourceSpec } from '../domain.js';
-import type { Allocation, ProvisionContext, Provisioner } from './provisioner.js';
+import type { Allocation, ProvisionContext, ProvisionerOptions } from './provisioner.js';
 
-/** Validates `options` of a create request. Default: options must be an empty object. */
-export interface ValidatesOptions {
-  readonly optionsSchema: z.ZodType<Record<string, unknown>>;
+/** A durable job handler: throws to be retried with backoff. */
+export type ProvisionerJobHandler = (payload: Record<string, unknown>, ctx: ProvisionContext) => Promise<void>;
+
+/** One thing that exists at the provider, for orphan sweeps. */
+export interface InventoryItem {
+  readonly externalId: string;
+  /** The resource it was built for, from the tag/label/record the provisioner put on it. */
+  readonly resourceId?: string;
+  readonly requestId?: string;
 }
 
-/** Power control. Default: power mutations answer INVALID_STATE. */
-export interface PowerControl {
-  start(allocation: Allocation, ctx: ProvisionContext): Promise<void>;
-  stop(allocation: Allocation, ctx: ProvisionContext): Promise<void>;
-  restart(allocation: Allocation, ctx: ProvisionContext): Promise<void>;
-  reset(allocation: Allocation, mode: 'hard' | 'soft', ctx: ProvisionContext): Promise<void>;
+export interface ProvisionerCapabilities<Options extends ProvisionerOptions = ProvisionerOptions> {
+  /**
+   * Parses a create request's `options` before any credit moves; what it returns reaches
+   * `allocate` and `quote` as `options`. Default: `options` must be an empty object.
+   */
+  readonly optionsSchema?: z.ZodType<Options>;
+
+  /** The provisioner's own price in integer credits. Default: the pricing policy configured for it. */
+  quote?(spec: ResourceSpec, options: Options, ctx: ProvisionContext): number | Promise<number>;
+
+  /** Power on a stopped machine. Default: NOT_SUPPORTED. */
+  start?(allocation: Allocation, ctx: ProvisionContext): Promise<void>;
+  /** Power off (gracefully, then hard after a deadline). Default: NOT_SUPPORTED. */
+  stop?(allocation: Allocation, ctx: ProvisionContext): Promise<void>;
+  /** Reboot through the guest. Default: NOT_SUPPORTED. */
+  restart?(allocation: Allocation, ctx: ProvisionContext): Promise<void>;
+  /** Reset: `hard` is a power cycle, `soft` an ACPI/guest reset. Default: NOT_SUPPORTED. */
+  reset?(allocation: Allocation, mode: 'hard' | 'soft', ctx: ProvisionContext): Promise<void>;
+
+  /** Change CPU/RAM, live or at the next boot. Default: NOT_SUPPORTED. */
+  reconfigure?(allocation: Allocation, change: ReconfigureChange, ctx: ProvisionContext): Promise<ReconfigureResult>;
+
+  /** Attach a disk or NIC. Default: NOT_SUPPORTED. */
+  attach?(allocation: Allocation, device: HotplugDevice, ctx: ProvisionContext): Promise<void>;
+  /** Detach a device by id. Default: NOT_SUPPORTED. */
+  detach?(allocation: Allocation, deviceId: string, ctx: ProvisionContext): Promise<void>;
+
+  /** Re-read the set of machines (pools). Default: nothing to refresh (NOT_SUPPORTED). */
+  refresh?(ctx: ProvisionContext): Promise<PoolRefreshResult>;
+
+  /** List what exists at the provider, for orphan sweeps. Default: no orphan sweep. */
+  inventory?(ctx: ProvisionContext): Promise<readonly InventoryItem[]>;
+
+  /**
+   * Durable background work: `ctx.jobs.enqueue({ kind })` runs `jobHandlers[kind]` with
+   * retries, exponential backoff and jitter. Default: a job of an unknown kind fails with a
+   * critical event.
+   */
+  readonly jobHandlers?: Readonly<Record<string, ProvisionerJobHandler>>;
 }
 
-/** Change CPU/RAM. Default: not reconfigurable. */
-export interface Reconfigurable {
-  reconfigure(
-    allocation: Allocation,
-    change: { vcpu?: number; memoryMb?: number },
-    ctx: ProvisionContext,
-  ): Promise<{ appliedAt: 'now' | 'next-boot' }>;
+export interface ReconfigureChange {
+  readonly vcpu?: number;
+  readonly memoryMb?: number;
+}
+export interface ReconfigureResult {
+  readonly appliedAt: 'now' | 'next-boot';
 }
 
-/** Attach and detach disks and NICs. Default: not supported. */
-export interface Hotplug {
-  attach(allocation: Allocation, device: HotplugDevice, ctx: ProvisionContext): Promise<void>;
-  detach(allocation: Allocation, deviceId: string, ctx: ProvisionContext): Promise<void>;
-}
 export interface HotplugDevice {
   readonly type: 'disk' | 'nic';
   readonly id: string;
   readonly options?: Readonly<Record<string, unknown>>;
 }
 
-/** Re-read the set of machines (pool). Default: nothing to refresh. */
-export interface PoolRefresh {
-  refresh(ctx: ProvisionContext): Promise<PoolRefreshResult>;
-}
 export interface PoolRefreshResult {
   readonly prevPoolSize: number;
   readonly poolSize: number;
@@ -55,50 +85,45 @@ export interface PoolRefreshResult {
   readonly stillAllocated: readonly string[];
 }
 
-/** List what exists at the provider, for orphan sweeps. Default: no orphan sweep. */
-export interface Inventory {
-  inventory(ctx: ProvisionContext): Promise<Array<{ externalId: string; requestId?: string; resourceId?: string }>>;
-}
+/** The names of the capability members, as `provisioners { capabilities }` lists them. */
+export const CAPABILITY_NAMES = [
+  'optionsSchema',
+  'quote',
+  'start',
+  'stop',
+  'restart',
+  'reset',
+  'reconfigure',
+  'attach',
+  'detach',
+  'refresh',
+  'inventory',
+  'jobHandlers',
+] as const satisfies readonly (keyof ProvisionerCapabilities)[];
 
-/** The provisioner's own price. Default: the pricing policy configured for it. */
-export interface PriceQuote {
-  quote(spec: ResourceSpec, options: Readonly<Record<string, unknown>>): number | Promise<number>;
-}
+export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
 
-/**
- * Durable background work (e.g. a release hook). `ctx.jobs.enqueue({ kind })` runs
- * `jobHandlers[kind]` with retries, exponential backoff and jitter; a handler throws to retry.
- * Default: enqueuing a kind without a handler fails the job with a critical event.
- */
-export interface JobHandlers {
-  readonly jobHandlers: Readonly<
-    Record<string, (payload: Record<string, unknown>, ctx: ProvisionContext) => Promise<void>>
-  >;
-}
+/** A provisioner known to have the capability members `K`. */
+export type With<K extends CapabilityName, Options extends ProvisionerOptions = ProvisionerOptions> = Required<
+  Pick<ProvisionerCapabilities<Options>, K>
+>;
 
-export const CAPABILITIES = {
-  validatesOptions: (p: Provisioner): p is Provisioner & ValidatesOptions =>
-    typeof (p as Partial<ValidatesOptions>).optionsSchema?.safeParse === 'function',
-  powerControl: (p: Provisioner): p is Provisioner & PowerControl =>
-    ['start', 'stop', 'restart', 'reset'].every(
-      (m) => typeof (p as unknown as Record<string, unknown>)[m] === 'function',
-    ),
-  reconfigure: (p: Provisioner): p is Provisioner & Reconfigurable =>
-    typeof (p as Partial<Reconfigurable>).reconfigure === 'function',
-  hotplug: (p: Provisioner): p is Provisioner & Hotplug =>
-    typeof (p as Partial<Hotplug>).attach === 'function' && typeof (p as Partial<Hotplug>).detach === 'function',
-  poolRefresh: (p: Provisioner): p is Provisioner & PoolRefresh =>
-    typeof (p as Partial<PoolRefresh>).refresh === 'function',
-  inventory: (p: Provisioner): p is Provisioner & Inventory =>
-    typeof (p as Partial<Inventory>).inventory === 'function',
-  priceQuote: (p: Provisioner): p is Provisioner & PriceQuote => typeof (p as Partial<PriceQuote>).quote === 'function',
-  jobHandlers: (p: Provisioner): p is Provisioner & JobHandlers =>
-    typeof (p as Partial<JobHandlers>).jobHandlers === 'object' && (p as Partial<JobHandlers>).jobHandlers !== null,
-} as const;
+// Named groups, for plugins that want to state what they implement in their own types.
+export type ValidatesOptions<Options extends ProvisionerOptions = ProvisionerOptions> = With<'optionsSchema', Options>;
+export type PriceQuote<Options extends ProvisionerOptions = ProvisionerOptions> = With<'quote', Options>;
+export type PowerControl = With<'start' | 'stop' | 'restart' | 'reset'>;
+export type Reconfigurable = With<'reconfigure'>;
+export type Hotplug = With<'attach' | 'detach'>;
+export type PoolRefresh = With<'refresh'>;
+export type Inventory = With<'inventory'>;
+export type JobHandlers = With<'jobHandlers'>;
 
-export type CapabilityName = keyof typeof CAPABILITIES;
-
-/** Names of the optional capabilities a provisioner implements. */
-export function capabilitiesOf(p: Provisioner): CapabilityName[] {
-  return (Object.keys(CAPABILITIES) as CapabilityName[]).filter((name) => CAPABILITIES[name](p));
+/** Names of the capability members `p` has (functions, or a schema / handler table). */
+export function capabilitiesOf(p: ProvisionerCapabilities): CapabilityName[] {
+  return CAPABILITY_NAMES.filter((name) => {
+    const member: unknown = p[name];
+    if (name === 'optionsSchema') return typeof (member as { safeParse?: unknown })?.safeParse === 'function';
+    if (name === 'jobHandlers') return typeof member === 'object' && member !== null;
+    return typeof member === 'function';
+  });
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { faultPoint } from '../faults.js';
 import { sleep } from '../util/abort.js';
 import type { ValidatesOptions } from './capabilities.js';
+import { defineProvisioner } from './define-provisioner.js';
 import { memoryProvisionerStore } from './memory-provisioner-store.js';
 import type { Allocation, AllocationRequest, AllocationStatus, ProvisionContext, Provisioner } from './provisioner.js';
 import type { ProvisionerStore } from './provisioner-store.js';
@@ -22,7 +23,7 @@ export interface DemoProvisionerOptions {
   /** Delay of every release in ms. Default 0. */
   releaseDelayMs?: number;
   /** Decide per request whether allocate fails. Default: never (unless the request asks). */
-  shouldFail?: (req: AllocationRequest, attempt: number) => boolean;
+  shouldFail?: (req: AllocationRequest<DemoOptions>, attempt: number) => boolean;
 }
 
 /** Options a create request may pass to the demo provisioner, to try failure paths by hand. */
@@ -40,8 +41,10 @@ interface DemoMachine {
   released: boolean;
 }
 
-export type DemoProvisioner = Provisioner &
-  ValidatesOptions & {
+export type DemoOptions = z.output<typeof demoOptionsSchema>;
+
+export type DemoProvisioner = Provisioner<DemoOptions> &
+  ValidatesOptions<DemoOptions> & {
     /** Machines currently allocated (not released), in this process's memory; for tests. */
     readonly liveCount: () => number;
   };
@@ -61,7 +64,7 @@ export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvi
     seen.set(resourceId, alive);
   };
 
-  return {
+  return defineProvisioner<DemoOptions, DemoProvisioner>({
     name: options.name ?? 'demo',
     isDemo: true,
     optionsSchema: demoOptionsSchema,
@@ -73,10 +76,9 @@ export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvi
       if (existing && !existing.value.released) return existing.value.allocation;
       ctx.signal.throwIfAborted();
       attempts += 1;
-      const opts = demoOptionsSchema.parse(req.options);
-      const delay = opts.delayMs ?? options.allocateDelayMs ?? 0;
+      const delay = req.options.delayMs ?? options.allocateDelayMs ?? 0;
       if (delay > 0) await sleep(delay, ctx.signal);
-      if (opts.fail || options.shouldFail?.(req, attempts)) {
+      if (req.options.fail || options.shouldFail?.(req, attempts)) {
         throw new Error(`demo allocation of ${req.name} failed on purpose`);
       }
       const n = Number.parseInt(req.resourceId.slice(0, 4), 16);
@@ -122,5 +124,5 @@ export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvi
       const a = machine.value.allocation;
       return { state: 'running', ip: a.ip ?? null, sshPort: a.sshPort ?? null };
     },
-  };
+  });
 }

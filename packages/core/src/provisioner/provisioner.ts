@@ -1,17 +1,27 @@
 /**
  * The Provisioner contract: the one interface every compute back-end implements.
  *
- * It has exactly five members and changing it is a semver-major change. Everything else a
- * provisioner can do is an optional capability (see ./capabilities.ts) that the core
- * detects at run time, so adding a capability never breaks an existing plugin.
+ * Five members are required and changing them is a semver-major change. Everything else a
+ * provisioner can do is an optional capability member (see ./capabilities.ts), each optional
+ * on its own, that the core detects at run time, so adding one never breaks a plugin.
  *
  * The core never calls a provisioner directly: it goes through RuntimeProvisioner, which
  * adds time-outs, abort, output validation and error wrapping.
  */
 import type { AllocationStatusState, ResourceKind, ResourceSpec } from '../domain.js';
+import type { ProvisionerCapabilities } from './capabilities.js';
 import type { JobQueue, ProvisionerStore } from './provisioner-store.js';
 
-export interface Provisioner {
+/** What a create request's `options` parse into; each provisioner narrows it with its `optionsSchema`. */
+export type ProvisionerOptions = Record<string, unknown>;
+
+/**
+ * A provisioner. `Options` is what its `optionsSchema` parses a request's `options` into
+ * (`defineProvisioner` infers it), so `allocate` receives them typed. The capability members
+ * it may add (power, quote, refresh, ...) are each optional: see ProvisionerCapabilities.
+ */
+export interface Provisioner<Options extends ProvisionerOptions = ProvisionerOptions>
+  extends ProvisionerCapabilities<Options> {
   /**
    * Unique key under which the provisioner is registered and stored on every resource
    * ("qemu", "pool", "digitalocean", "runpod", "demo"). Lowercase letters, digits and `-`.
@@ -29,7 +39,7 @@ export interface Provisioner {
    * rather than build a second one. Should stop promptly when `ctx.signal` aborts. On
    * failure it throws; the core releases the credit hold and marks the resource failed.
    */
-  allocate(req: AllocationRequest, ctx: ProvisionContext): Promise<Allocation>;
+  allocate(req: AllocationRequest<Options>, ctx: ProvisionContext): Promise<Allocation>;
 
   /**
    * Destroy or return the machine. Idempotent: releasing something already gone (or never
@@ -49,7 +59,7 @@ export interface Provisioner {
 }
 
 /** What the core asks a provisioner to allocate. */
-export interface AllocationRequest {
+export interface AllocationRequest<Options extends ProvisionerOptions = ProvisionerOptions> {
   /** Slipway's id for the resource; stable across retries. */
   readonly resourceId: string;
   /** The client's idempotency key; stable across retries. Tag cloud resources with it. */
@@ -60,7 +70,7 @@ export interface AllocationRequest {
   readonly kind: ResourceKind;
   readonly spec: ResourceSpec;
   /** Provisioner-specific options, already parsed by the provisioner's `optionsSchema`. */
-  readonly options: Readonly<Record<string, unknown>>;
+  readonly options: Readonly<Options>;
   readonly labels: Readonly<Record<string, string>>;
   readonly expiresAt: Date | null;
 }

@@ -1,5 +1,5 @@
-import { PROVISIONER_NAME } from '../domain.js';
 import { SlipwayError } from '../errors.js';
+import { checkProvisioner } from './define-provisioner.js';
 import type { Clock, Logger, Provisioner } from './provisioner.js';
 import type { JobQueue, ProvisionerStore } from './provisioner-store.js';
 import { type RuntimeOptions, RuntimeProvisioner } from './runtime-provisioner.js';
@@ -21,18 +21,7 @@ export class ProvisionerRegistry {
   }
 
   register(plugin: Provisioner, options?: RuntimeOptions): RuntimeProvisioner {
-    if (typeof plugin?.name !== 'string' || !PROVISIONER_NAME.test(plugin.name)) {
-      throw new SlipwayError('VALIDATION_FAILED', `provisioner name ${JSON.stringify(plugin?.name)} is invalid`, {
-        details: { field: 'name' },
-      });
-    }
-    for (const member of ['allocate', 'release', 'status'] as const) {
-      if (typeof plugin[member] !== 'function') {
-        throw new SlipwayError('VALIDATION_FAILED', `provisioner ${plugin.name} has no ${member}()`, {
-          details: { field: member },
-        });
-      }
-    }
+    checkProvisioner(plugin);
     if (this.#byName.has(plugin.name)) {
       throw new SlipwayError('DUPLICATE_PROVISIONER', `a provisioner named ${plugin.name} is already registered`);
     }

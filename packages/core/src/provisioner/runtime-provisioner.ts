@@ -3,11 +3,26 @@
  * validates what the plugin returns against the contract, wraps its errors with `cause`,
  * and logs each call. Plugins stay simple; the core stays safe from them.
  */
-import { z } from 'zod';
-import { ALLOCATION_STATES } from '../domain.js';
-import { isSlipwayError, SlipwayError } from '../errors.js';
+import type { z } from 'zod';
+import type { ResourceSpec } from '../domain.js';
+import { errorMessage, isSlipwayError, SlipwayError } from '../errors.js';
 import { runAbortable } from '../util/abort.js';
-import { CAPABILITIES, type CapabilityName, capabilitiesOf } from './capabilities.js';
+import {
+  type CapabilityName,
+  capabilitiesOf,
+  type HotplugDevice,
+  type InventoryItem,
+  type PoolRefreshResult,
+  type ReconfigureChange,
+  type ReconfigureResult,
+} from './capabilities.js';
+import {
+  AllocationSchema,
+  InventorySchema,
+  ReconfigureSchema,
+  RefreshSchema,
+  StatusSchema,
+} from './contract-schemas.js';
 import type {
   Allocation,
   AllocationRequest,
@@ -17,12 +32,16 @@ import type {
   Logger,
   ProvisionContext,
   Provisioner,
+  ProvisionerOptions,
 } from './provisioner.js';
 import type { JobQueue, ProvisionerStore } from './provisioner-store.js';
 
 export interface RuntimeOptions {
-  /** Per-call time-outs in ms. Defaults: allocate 10 min, release 5 min, status 30 s. */
-  timeouts?: Partial<Record<'allocate' | 'release' | 'status', number>>;
+  /**
+   * Per-call time-outs in ms. Defaults: allocate 10 min, release 5 min, status 30 s, quote 30 s,
+   * power 5 min, reconfigure 5 min, hotplug 2 min, refresh 1 min, inventory 2 min, job 10 min.
+   */
+  timeouts?: Partial<Record<RuntimeOperation, number>>;
 }
 
 export interface CallContext {
@@ -40,30 +59,28 @@ export interface RuntimeDeps {
   jobs: JobQueue;
 }
 
-const AllocationSchema = z.object({
-  resourceId: z.string().min(1),
-  externalId: z.string().min(1),
-  ip: z.string().nullish(),
-  sshPort: z.number().int().min(1).max(65535).nullish(),
-  cockpitUrl: z.url().nullish(),
-  state: z.enum(ALLOCATION_STATES).optional(),
-  cost: z.number().int().min(0).optional(),
-  data: z.record(z.string(), z.unknown()).optional(),
-});
+const DEFAULT_TIMEOUTS = {
+  allocate: 600_000,
+  release: 300_000,
+  status: 30_000,
+  quote: 30_000,
+  power: 300_000,
+  reconfigure: 300_000,
+  hotplug: 120_000,
+  refresh: 60_000,
+  inventory: 120_000,
+  job: 600_000,
+};
+export type RuntimeOperation = keyof typeof DEFAULT_TIMEOUTS;
 
-const StatusSchema = z.object({
-  state: z.enum(ALLOCATION_STATES),
-  ip: z.string().nullish(),
-  sshPort: z.number().int().min(1).max(65535).nullish(),
-  cockpitUrl: z.url().nullish(),
-  message: z.string().optional(),
-});
-
-const DEFAULT_TIMEOUTS = { allocate: 600_000, release: 300_000, status: 30_000 };
-
+/**
+ * A registered provisioner as the core and the server see it. Every member of the plugin is
+ * reached through a typed method here; a capability the plugin lacks answers NOT_SUPPORTED.
+ */
 export class RuntimeProvisioner {
   readonly name: string;
   readonly isDemo: boolean;
+  /** The optional capability members the plugin has. */
   readonly capabilities: readonly CapabilityName[];
   readonly #plugin: Provisioner;
   readonly #timeouts: typeof DEFAULT_TIMEOUTS;
@@ -80,33 +97,28 @@ export class RuntimeProvisioner {
     this.#deps = deps;
   }
 
-  /** The context handed to the plugin, for capability calls (refresh, job handlers, ...). */
+  has(capability: CapabilityName): boolean {
+    return this.capabilities.includes(capability);
+  }
+
+  /** The context handed to the plugin. */
   context(signal: AbortSignal, events: EventSink, logger: Logger = this.#logger): ProvisionContext {
     return { signal, logger, clock: this.#deps.clock, events, store: this.#deps.store, jobs: this.#deps.jobs };
   }
 
   /**
-   * Run any plugin call (a capability method) with the same time-out, abort and error
-   * wrapping as the contract members.
+   * Run a plugin-local helper (a member outside the contract, on a typed instance the caller
+   * holds) with the same time-out, abort, logging and error wrapping as the contract members.
    */
-  invoke<T>(op: string, ctx: CallContext, fn: (pctx: ProvisionContext) => Promise<T>, timeoutMs = 60_000): Promise<T> {
-    return this.#call(op, ctx, '', fn, timeoutMs);
-  }
-
-  /** The wrapped plugin, for capability calls the core makes through `has()`. */
-  get plugin(): Provisioner {
-    return this.#plugin;
-  }
-
-  has(capability: CapabilityName): boolean {
-    return this.capabilities.includes(capability);
+  invoke<T>(op: string, call: CallContext, fn: (ctx: ProvisionContext) => Promise<T>, timeoutMs = 60_000): Promise<T> {
+    return this.#call(op, call, '', fn, timeoutMs);
   }
 
   /** Parse request options with the plugin's schema; no schema means options must be empty. */
-  parseOptions(options: Record<string, unknown>): Record<string, unknown> {
-    const plugin = this.#plugin;
-    if (CAPABILITIES.validatesOptions(plugin)) {
-      const parsed = plugin.optionsSchema.safeParse(options);
+  parseOptions(options: Record<string, unknown>): ProvisionerOptions {
+    const schema = this.#plugin.optionsSchema;
+    if (schema && this.has('optionsSchema')) {
+      const parsed = schema.safeParse(options);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const field = ['options', ...(issue?.path ?? [])].join('.');
@@ -124,8 +136,8 @@ export class RuntimeProvisioner {
     return {};
   }
 
-  async allocate(req: AllocationRequest, ctx: CallContext): Promise<Allocation> {
-    const out = await this.#call('allocate', ctx, req.resourceId, (pctx) => this.#plugin.allocate(req, pctx));
+  async allocate(req: AllocationRequest, call: CallContext): Promise<Allocation> {
+    const out = await this.#call('allocate', call, req.resourceId, (ctx) => this.#plugin.allocate(req, ctx));
     const parsed = this.#validate(AllocationSchema, out, 'allocate');
     if (parsed.resourceId !== req.resourceId) {
       throw new SlipwayError('PROVISIONER_INVALID_OUTPUT', `${this.name}.allocate returned another resourceId`);
@@ -133,38 +145,126 @@ export class RuntimeProvisioner {
     return parsed;
   }
 
-  release(allocation: Allocation, ctx: CallContext): Promise<void> {
-    return this.#call('release', ctx, allocation.resourceId, (pctx) => this.#plugin.release(allocation, pctx));
+  release(allocation: Allocation, call: CallContext): Promise<void> {
+    return this.#call('release', call, allocation.resourceId, (ctx) => this.#plugin.release(allocation, ctx));
   }
 
-  async status(allocation: Allocation, ctx: CallContext): Promise<AllocationStatus> {
-    const out = await this.#call('status', ctx, allocation.resourceId, (pctx) => this.#plugin.status(allocation, pctx));
+  async status(allocation: Allocation, call: CallContext): Promise<AllocationStatus> {
+    const out = await this.#call('status', call, allocation.resourceId, (ctx) => this.#plugin.status(allocation, ctx));
     return this.#validate(StatusSchema, out, 'status');
+  }
+
+  /** The plugin's own price (`quote` capability), checked to be a positive safe integer. */
+  async quote(spec: ResourceSpec, options: ProvisionerOptions, call: CallContext = NO_EVENTS): Promise<number> {
+    const quote = this.#require('quote');
+    const price = await this.#call('quote', call, '', async (ctx) => quote.call(this.#plugin, spec, options, ctx));
+    if (!Number.isSafeInteger(price) || price < 1) {
+      throw new SlipwayError(
+        'PROVISIONER_INVALID_OUTPUT',
+        `${this.name}.quote returned ${price}, not a positive integer`,
+      );
+    }
+    return price;
+  }
+
+  async start(allocation: Allocation, call: CallContext): Promise<void> {
+    const start = this.#require('start');
+    return this.#call('power', call, allocation.resourceId, (ctx) => start.call(this.#plugin, allocation, ctx));
+  }
+
+  async stop(allocation: Allocation, call: CallContext): Promise<void> {
+    const stop = this.#require('stop');
+    return this.#call('power', call, allocation.resourceId, (ctx) => stop.call(this.#plugin, allocation, ctx));
+  }
+
+  async restart(allocation: Allocation, call: CallContext): Promise<void> {
+    const restart = this.#require('restart');
+    return this.#call('power', call, allocation.resourceId, (ctx) => restart.call(this.#plugin, allocation, ctx));
+  }
+
+  async reset(allocation: Allocation, mode: 'hard' | 'soft', call: CallContext): Promise<void> {
+    const reset = this.#require('reset');
+    return this.#call('power', call, allocation.resourceId, (ctx) => reset.call(this.#plugin, allocation, mode, ctx));
+  }
+
+  async reconfigure(allocation: Allocation, change: ReconfigureChange, call: CallContext): Promise<ReconfigureResult> {
+    const reconfigure = this.#require('reconfigure');
+    const out = await this.#call('reconfigure', call, allocation.resourceId, (ctx) =>
+      reconfigure.call(this.#plugin, allocation, change, ctx),
+    );
+    return this.#validate(ReconfigureSchema, out, 'reconfigure');
+  }
+
+  async attach(allocation: Allocation, device: HotplugDevice, call: CallContext): Promise<void> {
+    const attach = this.#require('attach');
+    return this.#call('hotplug', call, allocation.resourceId, (ctx) =>
+      attach.call(this.#plugin, allocation, device, ctx),
+    );
+  }
+
+  async detach(allocation: Allocation, deviceId: string, call: CallContext): Promise<void> {
+    const detach = this.#require('detach');
+    return this.#call('hotplug', call, allocation.resourceId, (ctx) =>
+      detach.call(this.#plugin, allocation, deviceId, ctx),
+    );
+  }
+
+  async refresh(call: CallContext): Promise<PoolRefreshResult> {
+    const refresh = this.#require('refresh');
+    const out = await this.#call('refresh', call, '', (ctx) => refresh.call(this.#plugin, ctx));
+    return this.#validate(RefreshSchema, out, 'refresh');
+  }
+
+  async inventory(call: CallContext): Promise<InventoryItem[]> {
+    const inventory = this.#require('inventory');
+    const out = await this.#call('inventory', call, '', (ctx) => inventory.call(this.#plugin, ctx));
+    return this.#validate(InventorySchema, out, 'inventory');
+  }
+
+  /** Run the plugin's `jobHandlers[kind]` (a job it enqueued through `ctx.jobs`). */
+  async runJob(kind: string, payload: Record<string, unknown>, call: CallContext): Promise<void> {
+    const handler = this.#require('jobHandlers')[kind];
+    if (typeof handler !== 'function') throw this.#notSupported(`jobHandlers.${kind}`);
+    return this.#call('job', call, '', (ctx) => handler(payload, ctx), this.#timeouts.job, `job:${kind}`);
+  }
+
+  /** The capability member, or NOT_SUPPORTED when the plugin lacks it. */
+  #require<K extends CapabilityName>(name: K): NonNullable<Provisioner[K]> {
+    const member = this.#plugin[name];
+    if (!this.has(name) || member === undefined || member === null) throw this.#notSupported(name);
+    return member;
+  }
+
+  #notSupported(capability: string): SlipwayError {
+    return new SlipwayError('NOT_SUPPORTED', `provisioner ${this.name} does not support ${capability}`, {
+      details: { provisioner: this.name, capability },
+    });
   }
 
   async #call<T>(
     op: string,
-    ctx: CallContext,
+    call: CallContext,
     resourceId: string,
-    fn: (pctx: ProvisionContext) => Promise<T>,
-    timeoutMs = this.#timeouts[op as keyof typeof DEFAULT_TIMEOUTS] ?? 60_000,
+    fn: (ctx: ProvisionContext) => Promise<T>,
+    timeoutMs = this.#timeouts[op as RuntimeOperation] ?? 60_000,
+    label = op,
   ): Promise<T> {
-    const logger = this.#logger.child({ op, resourceId });
+    const logger = this.#logger.child({ op: label, resourceId });
     const started = performance.now();
     try {
-      const result = await runAbortable((signal) => fn(this.context(signal, ctx.events, logger)), {
+      const result = await runAbortable((signal) => fn(this.context(signal, call.events, logger)), {
         timeoutMs,
-        signal: ctx.signal,
-        what: `${this.name}.${op}`,
+        signal: call.signal,
+        what: `${this.name}.${label}`,
       });
       logger.debug('provisioner call ok', { ms: Math.round(performance.now() - started) });
       return result;
     } catch (error) {
       logger.warn('provisioner call failed', {
         ms: Math.round(performance.now() - started),
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
-      throw wrapError(error, `${this.name}.${op}`);
+      throw wrapError(error, `${this.name}.${label}`);
     }
   }
 
@@ -180,9 +280,13 @@ export class RuntimeProvisioner {
   }
 }
 
-/** Keep our own typed errors (time-out, abort, or a plugin's SlipwayError); wrap the rest. */
+/**
+ * Keep typed errors (time-out, abort, or a plugin's SlipwayError, from this or another copy
+ * of the core: code, details and `retryable` survive); wrap the rest as PROVISIONER_FAILED.
+ */
 function wrapError(error: unknown, what: string): SlipwayError {
   if (isSlipwayError(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new SlipwayError('PROVISIONER_FAILED', `${what} failed: ${message}`, { cause: error });
+  return new SlipwayError('PROVISIONER_FAILED', `${what} failed: ${errorMessage(error)}`, { cause: error });
 }
+
+const NO_EVENTS: CallContext = { events: { emit: () => {} } };

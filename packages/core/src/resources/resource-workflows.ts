@@ -12,7 +12,7 @@
  */
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import { isSlipwayError } from '../errors.js';
+import { errorMessage, isSlipwayError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { faultPoint } from '../faults.js';
 import { enqueueJob } from '../jobs/job-queue.js';
@@ -54,7 +54,7 @@ export const jobKeys = {
 
 /** Errors worth another attempt: time-outs and errors a provisioner marks `retryable`. */
 export function isTransient(error: unknown): boolean {
-  return isSlipwayError(error) && (error.code === 'PROVISIONER_TIMEOUT' || error.details.retryable === true);
+  return isSlipwayError(error) && (error.code === 'PROVISIONER_TIMEOUT' || error.retryable);
 }
 
 export class ResourceWorkflows {
@@ -260,14 +260,7 @@ export class ResourceWorkflows {
 
   async #provisionerJob(job: Job, signal: AbortSignal): Promise<void> {
     const [, name = '', kind = ''] = job.kind.split(':');
-    const runtime = this.#d.registry.get(name);
-    const handlers = (runtime.plugin as { jobHandlers?: Record<string, unknown> }).jobHandlers;
-    const handler = handlers?.[kind];
-    if (typeof handler !== 'function') throw new Error(`provisioner ${name} has no job handler ${kind}`);
-    const events = this.#systemSink(name);
-    await runtime.invoke(`job:${kind}`, { signal, events }, (ctx) =>
-      (handler as (p: Record<string, unknown>, c: typeof ctx) => Promise<void>)(job.payload, ctx),
-    );
+    await this.#d.registry.get(name).runJob(kind, job.payload, { signal, events: this.#systemSink(name) });
   }
 
   /**
@@ -495,8 +488,6 @@ export class ResourceWorkflows {
     };
   }
 }
-
-export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Used by tests and diagnostics: jobs not yet finished. */
 export async function activeJobCount(db: Executor): Promise<number> {

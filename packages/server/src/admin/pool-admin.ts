@@ -8,22 +8,18 @@ import {
   type EventSink,
   isSlipwayError,
   type Logger,
-  type PoolRefresh,
   type PoolRefreshResult,
-  type Provisioner,
   RESOURCE_STATUSES,
   type ResourceStatus,
   type RuntimeProvisioner,
   type Slipway,
   SlipwayError,
 } from '@slipway/core';
-import type { PoolMachineView, PoolProvisioner } from '@slipway/provisioner-pool';
+import { type PoolMachineView, poolAllocations as readPoolMachines } from '@slipway/provisioner-pool';
 
 /** The name the pool provisioner registers under unless configured otherwise. */
 export const DEFAULT_POOL_PROVISIONER = 'pool';
 
-/** Longest a refresh (re-reading the source, syncing the store) may take. */
-const REFRESH_TIMEOUT_MS = 60_000;
 const ALLOCATIONS_TIMEOUT_MS = 30_000;
 
 /** What the admin operations need; a GraphQL context has both. */
@@ -50,15 +46,14 @@ export async function refreshPool(
   caller: AdminCaller,
 ): Promise<PoolRefreshResult> {
   const runtime = runtimeOf(deps.slipway, provisioner);
-  if (!runtime.has('poolRefresh')) {
+  if (!runtime.has('refresh')) {
     throw new SlipwayError('NOT_FOUND', `provisioner ${provisioner} has no pool to refresh`, {
       details: { field: 'provisioner' },
     });
   }
-  const plugin = runtime.plugin as Provisioner & PoolRefresh;
   const events = adminEvents(deps, provisioner, caller);
   try {
-    const result = await runtime.invoke('refresh', { events }, (pctx) => plugin.refresh(pctx), REFRESH_TIMEOUT_MS);
+    const result = await runtime.refresh({ events });
     // The pool plugin reports its own `pool.refreshed`; any other PoolRefresh plugin gets one here.
     if (!events.emitted.has('pool.refreshed')) events.emit({ action: 'pool.refreshed', data: { ...result } });
     return result;
@@ -129,9 +124,8 @@ export async function poolMachines(
   caller: AdminCaller,
 ): Promise<PoolMachineView[]> {
   const runtime = runtimeOf(deps.slipway, provisioner);
-  const plugin = runtime.plugin as Provisioner & Partial<Pick<PoolProvisioner, 'allocations'>>;
-  const allocations = plugin.allocations;
-  if (typeof allocations !== 'function') {
+  // A pool is what can refresh; its machines are read from its own store through the runtime.
+  if (!runtime.has('refresh')) {
     throw new SlipwayError('NOT_FOUND', `provisioner ${provisioner} has no pool allocations to list`, {
       details: { field: 'provisioner' },
     });
@@ -141,7 +135,7 @@ export async function poolMachines(
     const machines = await runtime.invoke(
       'allocations',
       { events },
-      (pctx) => allocations.call(plugin, pctx),
+      (pctx) => readPoolMachines(pctx.store),
       ALLOCATIONS_TIMEOUT_MS,
     );
     return [...machines].sort((a, b) => (a.machineId < b.machineId ? -1 : a.machineId > b.machineId ? 1 : 0));

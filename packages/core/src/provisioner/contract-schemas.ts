@@ -1,0 +1,36 @@
+/** What the runtime checks every plugin answer against before the core believes it. */
+import { z } from 'zod';
+import { ALLOCATION_STATES } from '../domain.js';
+
+export const AllocationSchema = z.object({
+  resourceId: z.string().min(1),
+  externalId: z.string().min(1),
+  ip: z.string().nullish(),
+  sshPort: z.number().int().min(1).max(65535).nullish(),
+  cockpitUrl: z.url().nullish(),
+  state: z.enum(ALLOCATION_STATES).optional(),
+  cost: z.number().int().min(0).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const ReconfigureSchema = z.object({ appliedAt: z.enum(['now', 'next-boot']) });
+
+export const RefreshSchema = z.object({
+  prevPoolSize: z.number().int().min(0),
+  poolSize: z.number().int().min(0),
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  stillAllocated: z.array(z.string()),
+});
+
+export const InventorySchema = z.array(
+  z.object({ externalId: z.string().min(1), resourceId: z.string().optional(), requestId: z.string().optional() }),
+);
+
+export const StatusSchema = z.object({
+  state: z.enum(ALLOCATION_STATES),
+  ip: z.string().nullish(),
+  sshPort: z.number().int().min(1).max(65535).nullish(),
+  cockpitUrl: z.url().nullish(),
+  message: z.string().optional(),
+});
