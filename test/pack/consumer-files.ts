@@ -18,37 +18,41 @@ await slipway.close();
 console.log(JSON.stringify({ resolved: import.meta.resolve('@slipway/core'), status: vm.status }));
 `;
 
-/** A provisioner written as a third party would: it imports only from '@slipway/core'. */
+/**
+ * A provisioner written as a third party would: it imports only from '@slipway/core', with the
+ * helpers the core exports for authors. A request labelled `slow` takes 5 s, for the abort check.
+ */
 export const HELLO_PROVISIONER_TS = `
-import type { Provisioner } from '@slipway/core';
+import { allocationRecords, defineProvisioner, sleep } from '@slipway/core';
 
-export function helloProvisioner(): Provisioner {
-  return {
+export const helloProvisioner = () =>
+  defineProvisioner({
     name: 'hello',
     isDemo: true,
     async allocate(req, ctx) {
-      ctx.signal.throwIfAborted();
-      // Idempotent: the machine is keyed by resourceId in the shared store.
-      const existing = await ctx.store.get<{ id: string }>(req.resourceId);
-      const id = existing?.value.id ?? \`hello-\${req.resourceId.slice(0, 8)}\`;
-      if (!existing) await ctx.store.compareAndSet(req.resourceId, null, { id });
-      return { resourceId: req.resourceId, externalId: id, ip: '127.0.0.1', sshPort: 22 };
+      // Idempotent on resourceId: a retry answers with the recorded machine.
+      return allocationRecords(ctx.store).once(req, ctx, async (signal) => {
+        await sleep(req.labels.slow ? 5_000 : 1, signal);
+        return { resourceId: req.resourceId, externalId: \`hello-\${req.resourceId.slice(0, 8)}\`, ip: '127.0.0.1' };
+      });
     },
     async release(allocation, ctx) {
-      await ctx.store.delete(allocation.resourceId);
+      await allocationRecords(ctx.store).forget(allocation.resourceId);
     },
     async status(allocation, ctx) {
-      return (await ctx.store.get(allocation.resourceId)) ? { state: 'running' } : { state: 'gone' };
+      return (await allocationRecords(ctx.store).get(allocation.resourceId)) ? { state: 'running' } : { state: 'gone' };
     },
-  };
-}
+  });
 `;
 
 export const HELLO_CONFORMANCE_TEST_TS = `
 import { describeProvisionerConformance } from '@slipway/core/testing';
 import { helloProvisioner } from '../src/hello-provisioner.js';
 
-describeProvisionerConformance({ create: () => helloProvisioner() });
+describeProvisionerConformance({
+  create: helloProvisioner,
+  slowRequest: (base) => ({ ...base, labels: { slow: 'yes' } }),
+});
 `;
 
 /** What a consumer's TypeScript project would use; it typechecks everything against the shipped .d.ts. */
