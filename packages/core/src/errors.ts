@@ -65,13 +65,14 @@ export class SlipwayError extends Error {
     // Not a class field: a non-enumerable brand stays out of JSON and of the declaration files.
     Object.defineProperty(this, BRAND, { value: true });
   }
-
-  /** `x instanceof SlipwayError` holds for errors of any copy of the core; subclasses check as usual. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== SlipwayError) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return isBranded(value);
-  }
 }
+
+// `x instanceof SlipwayError` holds for errors of any copy of the core; subclasses check as usual.
+Object.defineProperty(SlipwayError, Symbol.hasInstance, {
+  value(this: unknown, value: unknown): boolean {
+    return this === SlipwayError ? isBranded(value) : Function.prototype[Symbol.hasInstance].call(this, value);
+  },
+});
 
 function isBranded(value: unknown): value is SlipwayError {
   return (

@@ -7,7 +7,8 @@ const ProvisionerType = builder.objectRef<RuntimeProvisioner>('Provisioner').imp
     name: t.exposeString('name'),
     isDemo: t.exposeBoolean('isDemo', { description: 'True when it allocates nothing real.' }),
     capabilities: t.stringList({
-      description: 'The optional capability members it implements (optionsSchema, quote, start, stop, restart, reset, reconfigure, attach, detach, refresh, inventory, jobHandlers); an operation whose member is missing answers NOT_SUPPORTED.',
+      description:
+        'The optional capability members it implements (optionsSchema, quote, start, stop, restart, reset, reconfigure, attach, detach, refresh, inventory, jobHandlers); an operation whose member is missing answers NOT_SUPPORTED.',
       resolve: (p) => [...p.capabilities],
     }),
     pricing: t.string({
