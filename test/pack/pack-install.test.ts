@@ -5,9 +5,9 @@
  * third-party provisioner, and `npx slipway --help`. Slow (a build, five packs, an install): minutes.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -50,9 +50,14 @@ function consumerEnv(): NodeJS.ProcessEnv {
   return { ...env, NO_COLOR: '1' };
 }
 
-function installedVersion(name: string): string {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
+const readJson = <T>(...path: string[]): T => JSON.parse(readFileSync(join(ROOT, ...path), 'utf8')) as T;
+
+const installedVersion = (name: string): string =>
+  readJson<{ version: string }>('node_modules', name, 'package.json').version;
+
+interface PackageJson {
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
 }
 
 interface PackedFile {
@@ -93,6 +98,22 @@ describe('packages installed from their tarballs, outside the workspace', () => 
   }, 2 * STEP_TIMEOUT_MS);
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  // A missing reference is no tsc error: the dependent would silently typecheck the dependency's src again.
+  it("lists each package's @slipway dependencies as project references in its tsconfig.build.json", () => {
+    const packageDirs = readdirSync(join(ROOT, 'packages')).sort();
+    const rootBuild = readJson<{ references: { path: string }[] }>('tsconfig.build.json');
+    expect(rootBuild.references.map((r) => basename(dirname(r.path))).sort()).toEqual(packageDirs);
+    for (const dir of packageDirs) {
+      const pkg = readJson<PackageJson>('packages', dir, 'package.json');
+      const deps = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })
+        .filter((name) => name.startsWith('@slipway/'))
+        .map((name) => name.slice('@slipway/'.length));
+      const build = readJson<{ references?: { path: string }[] }>('packages', dir, 'tsconfig.build.json');
+      const refs = (build.references ?? []).map((r) => basename(dirname(r.path)));
+      expect(refs.sort(), dir).toEqual(deps.sort());
+    }
+  });
 
   it('packs every workspace package as built JavaScript with types, maps, sources and the licence', () => {
     expect(packed.map((p) => p.name).sort()).toEqual([
