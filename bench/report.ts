@@ -3,6 +3,7 @@ import type { CreateResourceRun } from './create-resource.js';
 import type { InvariantReport } from './database.js';
 import type { LoadResult } from './load.js';
 import type { PgbenchMode, PgbenchResult } from './pgbench.js';
+import { renderStartup, type StartupSection } from './startup-report.js';
 
 export interface AdmissionRow {
   wallets: number;
@@ -30,6 +31,7 @@ export interface BenchReport {
   admission: AdmissionRow[];
   invariants: InvariantReport | null;
   createResource: CreateResourceRun[];
+  startup: StartupSection | null;
 }
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
@@ -124,6 +126,7 @@ export function renderMarkdown(report: BenchReport): string {
       '',
     );
   }
+  if (report.startup) out.push(...renderStartup(report.startup));
   if (report.admission.length > 0) {
     out.push(
       '## Admission: reserve → commit (ops/s; one op = two transactions)',

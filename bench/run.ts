@@ -1,12 +1,15 @@
 /**
- * `npm run bench`: admission throughput through the core next to pgbench running the same
+ * `npm run bench`: start-up time and memory of the built server next to `node -e 0` and a bare
+ * PGlite open, admission throughput through the core next to pgbench running the same
  * SQL, and createResource through GraphQL next to the core. Prints markdown tables and
  * writes bench-results/<timestamp>.md and bench-results/latest.json.
  *
  * Knobs (environment):
  *   BENCH_SECONDS         measured seconds per cell (default 5)
  *   BENCH_WARMUP_SECONDS  warm-up before each core cell (default 1)
- *   BENCH_ONLY            admission | create-resource (default: both)
+ *   BENCH_ONLY            startup | admission | create-resource (default: all)
+ *   BENCH_STARTUP_RUNS    processes started per start-up kind (default 5)
+ *   BENCH_STARTUP_IDLE_MS wait after ready before reading the server's idle RSS (default 3000)
  *   BENCH_PGBENCH_MODES   comma list of prepared, extended (default: both)
  *   BENCH_PGLITE_GRAPHQL  1: also createResource through GraphQL on PGlite (default: core only)
  *   PGBENCH               path to pgbench (default: PATH, then /usr/lib/postgresql/<v>/bin)
@@ -22,7 +25,13 @@ import { fileURLToPath } from 'node:url';
 import { openDatabase } from '@slipway/core';
 import { admissionDriver, seedWallets } from './admission.js';
 import { benchCreateResource, type CreateResourceRun } from './create-resource.js';
-import { type BenchDatabase, checkLedgerInvariants, createBenchDatabase, type InvariantReport } from './database.js';
+import {
+  adminUrl,
+  type BenchDatabase,
+  checkLedgerInvariants,
+  createBenchDatabase,
+  type InvariantReport,
+} from './database.js';
 import { type LoadSamples, summarize } from './load.js';
 import {
   findPgbench,
@@ -33,6 +42,8 @@ import {
   summarizePgbench,
 } from './pgbench.js';
 import { type AdmissionRow, type BenchReport, renderMarkdown } from './report.js';
+import { benchStartup, startupMissing } from './startup.js';
+import type { StartupSection } from './startup-report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WALLET_COUNTS = [1, 1000] as const;
@@ -42,6 +53,9 @@ const CREATE_CONCURRENCY = [1, 8] as const;
 interface Settings {
   seconds: number;
   warmupSeconds: number;
+  startup: boolean;
+  startupRuns: number;
+  startupIdleMs: number;
   admission: boolean;
   createResource: boolean;
   pgbenchModes: PgbenchMode[];
@@ -53,9 +67,11 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
   if (!Number.isInteger(seconds)) throw new Error(`BENCH_SECONDS: must be a whole number (pgbench -T), got ${seconds}`);
   const warmupSeconds = positive(env.BENCH_WARMUP_SECONDS, 1, 'BENCH_WARMUP_SECONDS', true);
   const only = env.BENCH_ONLY?.trim() || undefined;
-  if (only !== undefined && only !== 'admission' && only !== 'create-resource') {
-    throw new Error(`BENCH_ONLY: must be admission or create-resource (got ${JSON.stringify(only)})`);
+  if (only !== undefined && only !== 'startup' && only !== 'admission' && only !== 'create-resource') {
+    throw new Error(`BENCH_ONLY: must be startup, admission or create-resource (got ${JSON.stringify(only)})`);
   }
+  const startupRuns = positive(env.BENCH_STARTUP_RUNS, 5, 'BENCH_STARTUP_RUNS');
+  if (!Number.isInteger(startupRuns)) throw new Error(`BENCH_STARTUP_RUNS: must be a whole number, got ${startupRuns}`);
   const modes = (env.BENCH_PGBENCH_MODES ?? 'prepared,extended')
     .split(',')
     .map((m) => m.trim())
@@ -68,8 +84,11 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
   return {
     seconds,
     warmupSeconds,
-    admission: only !== 'create-resource',
-    createResource: only !== 'admission',
+    startup: only === undefined || only === 'startup',
+    startupRuns,
+    startupIdleMs: positive(env.BENCH_STARTUP_IDLE_MS, 3000, 'BENCH_STARTUP_IDLE_MS', true),
+    admission: only === undefined || only === 'admission',
+    createResource: only === undefined || only === 'create-resource',
     pgbenchModes: modes as PgbenchMode[],
     pgliteGraphql: env.BENCH_PGLITE_GRAPHQL === '1' || env.BENCH_PGLITE_GRAPHQL === 'true',
   };
@@ -92,6 +111,10 @@ async function main(): Promise<void> {
   const timing = { warmupMs: settings.warmupSeconds * 1000, durationMs: settings.seconds * 1000 };
   // Fail before touching any database when the reference tool is missing.
   const pgbench = settings.admission && settings.pgbenchModes.length > 0 ? findPgbench() : null;
+  const missing = settings.startup ? startupMissing(ROOT) : [];
+  if (missing.length > 0) {
+    throw new Error(`the start-up section measures the build: ${missing.join(', ')} missing (run \`npm run build\`)`);
+  }
   const loadAverageBefore = loadavg();
   const date = new Date().toISOString();
 
@@ -102,8 +125,11 @@ async function main(): Promise<void> {
   const createResource: CreateResourceRun[] = [];
   let invariants: InvariantReport | null = null;
   let postgres: BenchReport['environment']['postgres'] = null;
+  let startup: StartupSection | null = null;
   try {
     postgres = await db.serverInfo();
+    // First, while nothing of the benchmark's own load lingers.
+    if (settings.startup) startup = await startupSection(settings);
     if (settings.admission) {
       await seedWallets(db, Math.max(...WALLET_COUNTS));
       for (const wallets of WALLET_COUNTS) {
@@ -173,6 +199,7 @@ async function main(): Promise<void> {
     admission,
     invariants,
     createResource,
+    startup,
   };
   const markdown = renderMarkdown(report);
   process.stdout.write(`\n${markdown}\n`);
@@ -186,6 +213,24 @@ async function main(): Promise<void> {
   if (i && (i.balanceMismatches > 0 || i.heldMismatches > 0 || i.committed !== i.charges)) {
     throw new Error('ledger invariants were violated during the admission runs (see the report)');
   }
+}
+
+async function startupSection(settings: Settings): Promise<StartupSection> {
+  const loadAverageBefore = loadavg();
+  const results = await benchStartup({
+    root: ROOT,
+    runs: settings.startupRuns,
+    idleMs: settings.startupIdleMs,
+    adminUrl: adminUrl(),
+    progress,
+  });
+  return {
+    runs: settings.startupRuns,
+    idleMs: settings.startupIdleMs,
+    loadAverageBefore,
+    loadAverageAfter: loadavg(),
+    results,
+  };
 }
 
 /**

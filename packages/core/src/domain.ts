@@ -1,5 +1,6 @@
 /** Domain types and their zod schemas, shared by the core, the plugins and the server. */
 import { z } from 'zod';
+import { LIMITS } from './limits/limits.js';
 import { parseQuantity } from './pricing/quantity.js';
 
 export const RESOURCE_KINDS = ['vm', 'pod'] as const;
@@ -25,11 +26,11 @@ export const TERMINAL_STATUSES: readonly ResourceStatus[] = ['FAILED', 'RELEASED
 
 export const ResourceSpecSchema = z.object({
   /** Whole or fractional vCPUs (0.5 = "500m"). */
-  vcpu: z.number().min(0.001).max(512),
-  memoryMb: z.number().int().min(64).max(4_194_304),
-  diskGb: z.number().int().min(0).max(65_536),
-  osType: z.string().min(1).max(64).optional(),
-  image: z.string().min(1).max(256).optional(),
+  vcpu: z.number().min(LIMITS.spec.vcpuMin).max(LIMITS.spec.vcpuMax),
+  memoryMb: z.number().int().min(LIMITS.spec.memoryMbMin).max(LIMITS.spec.memoryMbMax),
+  diskGb: z.number().int().min(0).max(LIMITS.spec.diskGbMax),
+  osType: z.string().min(1).max(LIMITS.spec.osTypeMaxLength).optional(),
+  image: z.string().min(1).max(LIMITS.spec.imageMaxLength).optional(),
 });
 export type ResourceSpec = z.infer<typeof ResourceSpecSchema>;
 
@@ -56,18 +57,22 @@ function quantityOrRaw(value: unknown, unit: number, ceil = false): unknown {
   }
 }
 
-export const PROVISIONER_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+export const PROVISIONER_NAME = LIMITS.provisionerName.pattern;
 
-const labelKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'label keys are 1-63 of [A-Za-z0-9._/-]');
-export const LabelsSchema = z.record(labelKey, z.string().max(255));
+const labelKey = z.string().regex(LIMITS.labels.keyPattern, 'label keys are 1-63 of [A-Za-z0-9._/-]');
+export const LabelsSchema = z
+  .record(labelKey, z.string().max(LIMITS.labels.valueMaxLength))
+  .refine((labels) => Object.keys(labels).length <= LIMITS.labels.maxCount, {
+    message: `at most ${LIMITS.labels.maxCount} labels`,
+  });
 
 export const CreateResourceInputSchema = z.object({
   name: z
     .string()
     .trim()
     .min(1)
-    .max(63)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ -'),
+    .max(LIMITS.resourceName.maxLength)
+    .regex(LIMITS.resourceName.pattern, 'letters, digits, . _ -'),
   provisioner: z.string().regex(PROVISIONER_NAME, 'not a provisioner name'),
   kind: z.enum(RESOURCE_KINDS).default('vm'),
   spec: ResourceSpecInputSchema,
@@ -75,18 +80,35 @@ export const CreateResourceInputSchema = z.object({
   labels: LabelsSchema.default({}),
   metadata: z.record(z.string(), z.unknown()).default({}),
   /** Client idempotency key; generated when absent. */
-  requestId: z.string().min(1).max(128).optional(),
+  requestId: z.string().min(1).max(LIMITS.requestId.maxLength).optional(),
   /** Lifetime in seconds from creation; mutually exclusive with expiresAt. */
-  ttlSeconds: z
-    .number()
-    .int()
-    .min(60)
-    .max(366 * 24 * 3600)
-    .optional(),
+  ttlSeconds: z.number().int().min(LIMITS.ttlSeconds.min).max(LIMITS.ttlSeconds.max).optional(),
   expiresAt: z.date().optional(),
 });
-export type CreateResourceInput = z.input<typeof CreateResourceInputSchema>;
+/**
+ * A spec as clients send it: `vcpu`/`memoryMb`, or Kubernetes quantities `cpu` ("500m")
+ * and `memory` ("2Gi"). Checked at run time by `ResourceSpecInputSchema`.
+ */
+export type ResourceSpecInput = Omit<ResourceSpec, 'vcpu' | 'memoryMb'> & {
+  vcpu?: number;
+  memoryMb?: number;
+  /** Kubernetes CPU quantity; used when `vcpu` is absent. */
+  cpu?: string | number;
+  /** Kubernetes memory quantity; used when `memoryMb` is absent. */
+  memory?: string | number;
+};
+
+/**
+ * What `quote`/`create` take (`z.input` of the schema, with the spec typed as sent).
+ * The service still validates it at run time, so untyped callers get VALIDATION_FAILED.
+ */
+export type CreateResourceInput = Omit<z.input<typeof CreateResourceInputSchema>, 'spec'> & {
+  spec: ResourceSpecInput;
+};
 export type ParsedCreateResourceInput = z.output<typeof CreateResourceInputSchema>;
+
+/** A JSON merge patch (RFC 7386) of a resource's metadata: objects merge, `null` deletes a key. */
+export type MetadataPatch = Record<string, unknown>;
 
 export type Role = 'user' | 'admin';
 

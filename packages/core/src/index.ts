@@ -20,12 +20,23 @@ export {
   type Severity,
   type SlipwayEvent,
 } from './events/event-log.js';
+export { EventService, type EventServiceDeps } from './events/event-service.js';
+export {
+  type AppendEvent,
+  adminEventSink,
+  resourceEventSink,
+  type StoredEventSink,
+  storedEventSink,
+  systemEventSink,
+} from './events/event-sinks.js';
 export { EventStream, type WatchOptions } from './events/event-stream.js';
 export { FAULT_POINTS, type FaultPoint, faultPoint, setFaultHook } from './faults.js';
 export { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './jobs/backoff.js';
 export { type EnqueueInput, enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
 export { type Job, type JobHandler, JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
+export { type JobScheduler, jobScheduler } from './jobs/job-scheduler.js';
 export { CreditLedger, type LedgerAudit, type ReserveInput } from './ledger/ledger.js';
+export { LIMITS, type Limits } from './limits/limits.js';
 export { DEFAULT_RATE_LIMITS, type RateLimit, RateLimiter, type RateLimits } from './limits/rate-limiter.js';
 export { consoleLogger, silentLogger, systemClock } from './logger.js';
 export { Pricer, type PricingConfig } from './pricing/pricer.js';
@@ -86,23 +97,26 @@ export {
   type RuntimeOptions,
   RuntimeProvisioner,
 } from './provisioner/runtime-provisioner.js';
+export type { WaitOptions } from './resources/await-settled.js';
+export type { Quote } from './resources/create-flow.js';
 export {
-  DEFAULT_RESOURCE_POLICY,
-  type ListResourcesQuery,
-  type Quote,
-  type ResourcePage,
-  type ResourcePolicy,
-  ResourceService,
-  resourceCursor,
-  type WaitOptions,
-} from './resources/resource-service.js';
-export {
-  activeJobCount,
   isTransient,
   JOB_KINDS,
   jobKeys,
-  ResourceWorkflows,
-} from './resources/resource-workflows.js';
+  RETRY_FOREVER,
+  type ReleaseCause,
+  type ResourceJobs,
+  resourceJobs,
+} from './resources/jobs/resource-jobs.js';
+export { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
+export {
+  type ListResourcesQuery,
+  type ResourcePage,
+  resourceCursor,
+} from './resources/resource-repository.js';
+export { ResourceService, type ResourceServiceDeps } from './resources/resource-service.js';
+export { activeJobCount, ResourceWorkflows } from './resources/resource-workflows.js';
+export type { WorkerDeps } from './resources/worker-deps.js';
 export { createSlipway, type Slipway, type SlipwayOptions } from './slipway.js';
 export { type DatabaseConfig, type DatabaseEngine, openDatabase, type SlipwayStorage } from './storage/database.js';
 export type { Executor } from './storage/executor.js';

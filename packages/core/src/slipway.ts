@@ -9,10 +9,12 @@
 import { AccountService } from './accounts/account-service.js';
 import type { Actor } from './domain.js';
 import { EventLog, type SlipwayEvent } from './events/event-log.js';
+import { EventService } from './events/event-service.js';
 import { EventStream, type WatchOptions } from './events/event-stream.js';
 import type { BackoffPolicy } from './jobs/backoff.js';
 import { enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
 import { JobRunner } from './jobs/job-runner.js';
+import { jobScheduler } from './jobs/job-scheduler.js';
 import { CreditLedger } from './ledger/ledger.js';
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from './limits/rate-limiter.js';
 import { silentLogger, systemClock } from './logger.js';
@@ -22,6 +24,7 @@ import type { Clock, Logger, Provisioner } from './provisioner/provisioner.js';
 import type { JobQueue } from './provisioner/provisioner-store.js';
 import { ProvisionerRegistry } from './provisioner/registry.js';
 import type { RuntimeOptions } from './provisioner/runtime-provisioner.js';
+import { resourceJobs } from './resources/jobs/resource-jobs.js';
 import { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 import { ResourceService } from './resources/resource-service.js';
 import { ResourceWorkflows } from './resources/resource-workflows.js';
@@ -58,7 +61,10 @@ export interface Slipway {
   readonly storage: SlipwayStorage;
   readonly registry: ProvisionerRegistry;
   readonly ledger: CreditLedger;
+  /** The event log inside transactions (`append(trx, …)`, `list(db, …)`); see `eventService` otherwise. */
   readonly events: EventLog;
+  /** Events without a database handle: `list(actor, query)`, `append(event)`, and event sinks. */
+  readonly eventService: EventService;
   readonly accounts: AccountService;
   readonly resources: ResourceService;
   readonly pricer: Pricer;
@@ -114,7 +120,20 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   const policy = { ...DEFAULT_RESOURCE_POLICY, ...options.policy };
   const limiter = new RateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS);
   const runner = new JobRunner({ db, clock, logger, ...options.jobs });
-  const workflows = new ResourceWorkflows({ db, registry, ledger, events, clock, logger, policy, limiter });
+  const eventService = new EventService({ db, log: events, logger });
+  const jobs = resourceJobs(jobScheduler(runner), policy);
+  const workflows = new ResourceWorkflows({
+    db,
+    registry,
+    ledger,
+    events,
+    eventService,
+    jobs,
+    clock,
+    logger,
+    policy,
+    limiter,
+  });
   workflows.register(runner);
   const stream = new EventStream({ storage, log: events });
   const resources = new ResourceService({
@@ -122,13 +141,12 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     registry,
     ledger,
     events,
+    eventService,
     pricer,
     clock,
-    logger,
     policy,
     limiter,
-    runner,
-    workflows,
+    jobs,
   });
 
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -141,6 +159,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     registry,
     ledger,
     events,
+    eventService,
     pricer,
     jobs: runner,
     workflows,

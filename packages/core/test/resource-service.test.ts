@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Actor, createSlipway, type DemoProvisioner, demoProvisioner, type Slipway } from '../src/index.js';
+import {
+  type Actor,
+  createSlipway,
+  type DemoProvisioner,
+  demoProvisioner,
+  type MetadataPatch,
+  type Slipway,
+} from '../src/index.js';
 import { createTestStorage, type TestStorage, testEngines } from '../src/testing/index.js';
 
 const engines = await testEngines();
@@ -143,7 +150,9 @@ describe.each(engines)('resource service on %s', (engine) => {
       n: 1,
     });
     expect(next.metadata).toEqual({ env: { tier: 'dev', owner: 'x' }, n: 1 });
-    expect(await codeOf(slipway.resources.updateMetadata(alice, r.id, [1, 2]))).toBe('VALIDATION_FAILED');
+    // An untyped caller (JSON from the wire) is checked at run time.
+    const notAnObject = [1, 2] as unknown as MetadataPatch;
+    expect(await codeOf(slipway.resources.updateMetadata(alice, r.id, notAnObject))).toBe('VALIDATION_FAILED');
   });
 
   it('lists with filters and keyset pagination', async () => {

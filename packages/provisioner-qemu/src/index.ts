@@ -1,2 +1,3 @@
-// Filled by a later issue; the package exists so the workspace layout is final.
-export {};
+// @slipway/provisioner-qemu public API. The provisioner itself comes in a later step of issue 8;
+// the QMP client is usable on its own.
+export * from './qmp/index.js';

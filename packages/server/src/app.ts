@@ -2,14 +2,14 @@
 import { createSlipway, type Logger, type Slipway, type SlipwayStorage } from '@slipway/core';
 import type { DependencyContainer } from 'tsyringe';
 import type { ServerConfig } from './config.js';
-import { createServerContainer, resolveProvisioners, type ServerContainerOptions, TOKENS } from './container.js';
+import { createServerContainer, resolveCoreOptions, type ServerContainerOptions, TOKENS } from './container.js';
 import { createYogaApp, type SlipwayYoga } from './http.js';
 import { buildSchema } from './schema/index.js';
 
 export interface CreateAppOptions extends ServerContainerOptions {
   /** A container from createServerContainer with the embedder's own registrations; `provisioners` are added to it. */
   container?: DependencyContainer;
-  /** Storage opened already (tests); default: what the config says. Not closed by close(). */
+  /** Storage opened already (tests, `slipway serve`); default: what the config says. Not closed by close(). */
   database?: SlipwayStorage;
   /** Run this replica's background work (job loop, sweepers). Default true. */
   start?: boolean;
@@ -30,16 +30,8 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     for (const p of options.provisioners ?? []) container.register(TOKENS.Provisioner, { useValue: p });
   const logger = container.resolve(TOKENS.Logger);
   const slipway = await createSlipway({
+    ...resolveCoreOptions(container),
     database: options.database ?? config.database,
-    provisioners: resolveProvisioners(container),
-    policy: { holdTtlMs: config.holdTtlSeconds * 1000, waitMs: config.waitSeconds * 1000 },
-    rateLimits:
-      config.rateLimitCreatesPerMinute > 0
-        ? { createResource: { limit: config.rateLimitCreatesPerMinute, windowMs: 60_000 } }
-        : {},
-    jobs: { leaseMs: config.jobLeaseMs },
-    sweepIntervalMs: config.sweepIntervalMs,
-    logger,
   });
   try {
     if (options.start !== false) await slipway.start();

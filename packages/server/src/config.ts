@@ -4,7 +4,7 @@
  * can print it and exit 1 instead of starting half-configured.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { FAULT_POINTS, type FaultPoint, SlipwayError } from '@slipway/core';
+import { FAULT_POINTS, type FaultPoint, LIMITS, SlipwayError } from '@slipway/core';
 import { z } from 'zod';
 import { MIN_JWT_SECRET_LENGTH, readOrCreateJwtSecret } from './jwt-secret.js';
 
@@ -63,8 +63,10 @@ const EnvSchema = z.object({
   SLIPWAY_ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   PROVISIONER_DEMO: booleanFlag.default(true),
   LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
-  SLIPWAY_HOLD_TTL_SECONDS: wholeNumber(10, 7 * 24 * 3600).default(900),
-  SLIPWAY_RATE_LIMIT_CREATES_PER_MINUTE: wholeNumber(0, 1_000_000).default(5),
+  SLIPWAY_HOLD_TTL_SECONDS: wholeNumber(LIMITS.holdTtlSeconds.min, LIMITS.holdTtlSeconds.max).default(
+    LIMITS.holdTtlSeconds.defaultValue,
+  ),
+  SLIPWAY_RATE_LIMIT_CREATES_PER_MINUTE: wholeNumber(0, 1_000_000).default(LIMITS.createRateLimit.limit),
   SLIPWAY_WAIT_SECONDS: wholeNumber(0, 3600).default(60),
   SLIPWAY_JOB_LEASE_MS: wholeNumber(500, 3_600_000).default(30_000),
   SLIPWAY_SWEEP_INTERVAL_MS: wholeNumber(50, 3_600_000).default(5_000),

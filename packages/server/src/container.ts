@@ -1,10 +1,28 @@
 /**
  * The composition root: the only place that uses tsyringe (core stays decorator-free).
- * Everything is registered with useValue/useFactory, so no emitDecoratorMetadata is needed.
- * Embedders add provisioners by registering more values under TOKENS.Provisioner.
+ * Everything is registered with useValue/useFactory, so no decorator metadata is needed.
+ *
+ * Every service createApp hands to the core is resolved here by token, so an embedder
+ * overrides any of them by registering another value under the same token on the container
+ * from createServerContainer before calling createApp (the last registration wins), and
+ * adds provisioners by registering more values under TOKENS.Provisioner.
  */
 import 'reflect-metadata';
-import { consoleLogger, demoProvisioner, type Logger, type Provisioner, type Slipway } from '@slipway/core';
+import {
+  type Clock,
+  consoleLogger,
+  demoProvisioner,
+  type Logger,
+  type PricingConfig,
+  type PricingPolicy,
+  type PricingPolicyName,
+  type Provisioner,
+  type RateLimits,
+  type ResourcePolicy,
+  type Slipway,
+  type SlipwayOptions,
+  systemClock,
+} from '@slipway/core';
 import { poolProvisionerFromEnv } from '@slipway/provisioner-pool';
 import { container, type DependencyContainer, type InjectionToken, instanceCachingFactory } from 'tsyringe';
 import type { ServerConfig } from './config.js';
@@ -15,7 +33,18 @@ export const TOKENS = {
   Provisioner: Symbol('Provisioner') as InjectionToken<Provisioner>,
   /** Registered by createApp once the core is up (creating it is async). */
   Slipway: Symbol('Slipway') as InjectionToken<Slipway>,
+  /** Default: JSON lines on stderr at LOG_LEVEL. */
   Logger: Symbol('Logger') as InjectionToken<Logger>,
+  /** The core's clock. Default: the system clock. */
+  Clock: Symbol('Clock') as InjectionToken<Clock>,
+  /** Pricing policy per provisioner name. Default: none (a provisioner's own quote, else DefaultPricing). */
+  Pricing: Symbol('Pricing') as InjectionToken<PricingConfig>,
+  /** Pricing of a provisioner with neither an entry in Pricing nor its own quote. Default: 'standard'. */
+  DefaultPricing: Symbol('DefaultPricing') as InjectionToken<PricingPolicyName | PricingPolicy>,
+  /** Per-account rate limits per action. Default: SLIPWAY_RATE_LIMIT_CREATES_PER_MINUTE creates per minute. */
+  RateLimits: Symbol('RateLimits') as InjectionToken<RateLimits>,
+  /** Resource policy (hold TTL, waits, refunds, ...). Default: SLIPWAY_HOLD_TTL_SECONDS and SLIPWAY_WAIT_SECONDS over the core's defaults. */
+  ResourcePolicy: Symbol('ResourcePolicy') as InjectionToken<Partial<ResourcePolicy>>,
 } as const;
 
 export interface ServerContainerOptions {
@@ -31,6 +60,18 @@ export function createServerContainer(config: ServerConfig, options: ServerConta
   c.register(TOKENS.Logger, {
     useFactory: instanceCachingFactory(() => options.logger ?? consoleLogger(config.logLevel)),
   });
+  c.register(TOKENS.Clock, { useValue: systemClock });
+  c.register(TOKENS.Pricing, { useValue: {} });
+  c.register(TOKENS.DefaultPricing, { useValue: 'standard' });
+  c.register(TOKENS.RateLimits, {
+    useValue:
+      config.rateLimitCreatesPerMinute > 0
+        ? { createResource: { limit: config.rateLimitCreatesPerMinute, windowMs: 60_000 } }
+        : {},
+  });
+  c.register(TOKENS.ResourcePolicy, {
+    useValue: { holdTtlMs: config.holdTtlSeconds * 1000, waitMs: config.waitSeconds * 1000 },
+  });
   // persistent: demo machines live in the database, so they survive a restart like real ones.
   if (config.provisionerDemo) c.register(TOKENS.Provisioner, { useValue: demoProvisioner({ persistent: true }) });
   // A pool from VM_POOL_JSON / VM_POOL_FILE, or the demo pool in demo mode; a bad pool stops start-up.
@@ -43,4 +84,20 @@ export function createServerContainer(config: ServerConfig, options: ServerConta
 /** Every provisioner registered on `c` (or its parents); none is not an error. */
 export function resolveProvisioners(c: DependencyContainer): Provisioner[] {
   return c.isRegistered(TOKENS.Provisioner, true) ? c.resolveAll(TOKENS.Provisioner) : [];
+}
+
+/** What createApp passes to createSlipway, resolved from the container (so overrides take effect). */
+export function resolveCoreOptions(c: DependencyContainer): Omit<SlipwayOptions, 'database'> {
+  const config = c.resolve(TOKENS.Config);
+  return {
+    provisioners: resolveProvisioners(c),
+    pricing: c.resolve(TOKENS.Pricing),
+    defaultPricing: c.resolve(TOKENS.DefaultPricing),
+    policy: c.resolve(TOKENS.ResourcePolicy),
+    rateLimits: c.resolve(TOKENS.RateLimits),
+    jobs: { leaseMs: config.jobLeaseMs },
+    sweepIntervalMs: config.sweepIntervalMs,
+    logger: c.resolve(TOKENS.Logger),
+    clock: c.resolve(TOKENS.Clock),
+  };
 }

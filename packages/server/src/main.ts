@@ -5,10 +5,6 @@
  */
 import 'reflect-metadata';
 import { isSlipwayError } from '@slipway/core';
-import { migrate } from './cli/migrate.js';
-import { printSchemaFile } from './cli/print-schema.js';
-import { serve } from './cli/serve.js';
-import { token } from './cli/token.js';
 import { loadConfig } from './config.js';
 
 const HELP = `usage: slipway [command]
@@ -24,15 +20,16 @@ Configuration comes from environment variables: see docs/configuration.md.
 
 async function main(argv: string[]): Promise<void> {
   const [command = 'serve', ...rest] = argv;
+  // Each command loads only what it needs: `serve` loads the GraphQL side while PGlite opens.
   switch (command) {
     case 'serve':
-      return serve(loadConfig());
+      return (await import('./cli/serve.js')).serve(loadConfig());
     case 'migrate':
-      return migrate(loadConfig());
+      return (await import('./cli/migrate.js')).migrate(loadConfig());
     case 'token':
-      return token(rest);
+      return (await import('./cli/token.js')).token(rest);
     case 'print-schema':
-      return printSchemaFile();
+      return (await import('./cli/print-schema.js')).printSchemaFile();
     case 'help':
     case '--help':
     case '-h':

@@ -138,7 +138,7 @@ describe('pool administration through the server', () => {
     expect(res.data).toEqual({ grantCredits: { __typename: 'MutationGrantCreditsSuccess' } });
   };
   const adminEvents = () =>
-    t.app.slipway.events.list(t.app.slipway.storage.db, { id: 'admin', role: 'admin' }, { type: 'admin', first: 500 });
+    t.app.slipway.eventService.list({ id: 'admin', role: 'admin' }, { type: 'admin', first: 500 });
 
   beforeAll(async () => {
     t = await createPoolApp({ adminSecret: ADMIN_SECRET });

@@ -4,14 +4,15 @@ import { type Account, type Actor, isAdmin, type Wallet } from '../domain.js';
 import { notFound, SlipwayError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { CreditLedger } from '../ledger/ledger.js';
+import { LIMITS } from '../limits/limits.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
 import { parseOrThrow } from '../util/parse.js';
 
 export const AccountIdSchema = z
   .string()
   .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]*$/, 'letters, digits and . _ @ : -');
+  .max(LIMITS.accountId.maxLength)
+  .regex(LIMITS.accountId.pattern, 'letters, digits and . _ @ : -');
 
 const GrantSchema = z.object({
   accountId: AccountIdSchema,
@@ -19,8 +20,11 @@ const GrantSchema = z.object({
     .number()
     .int()
     .refine((n) => n !== 0, 'must not be zero')
-    .refine((n) => Math.abs(n) <= 1_000_000_000, 'at most 1,000,000,000 at once'),
-  note: z.string().max(500).optional(),
+    .refine(
+      (n) => Math.abs(n) <= LIMITS.grant.maxAmount,
+      `at most ${LIMITS.grant.maxAmount.toLocaleString('en-US')} at once`,
+    ),
+  note: z.string().max(LIMITS.grant.noteMaxLength).optional(),
 });
 
 export type AccountWithWallet = Account & { wallet: Wallet };

@@ -3,8 +3,10 @@
  * and a NOTIFY that is delivered when that transaction commits. Events carry a monotonic
  * `seq`; users see the events of their own resources, admins see all.
  */
+
 import { sql } from 'kysely';
 import { type Actor, isAdmin } from '../domain.js';
+import { LIMITS } from '../limits/limits.js';
 import type { Executor } from '../storage/executor.js';
 import { jsonb } from '../storage/executor.js';
 
@@ -78,7 +80,7 @@ export class EventLog {
       .selectFrom('events')
       .selectAll()
       .orderBy('seq', 'asc')
-      .limit(Math.min(Math.max(query.first ?? 50, 1), 500));
+      .limit(Math.min(Math.max(query.first ?? LIMITS.eventPage.defaultSize, 1), LIMITS.eventPage.maxSize));
     if (!isAdmin(actor)) q = q.where('owner_id', '=', actor.id);
     if (query.after !== undefined) q = q.where('seq', '>', query.after);
     if (query.resourceId !== undefined) q = q.where('resource_id', '=', query.resourceId);

@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import type { Role, Wallet } from '../domain.js';
 import { InsufficientCreditsError, SlipwayError, validationError } from '../errors.js';
+import { LIMITS } from '../limits/limits.js';
 import type { Executor } from '../storage/executor.js';
 import type { ReservationState } from '../storage/schema.js';
 
@@ -26,7 +27,7 @@ export interface LedgerAudit {
   pendingSum: number;
 }
 
-const MAX_GRANT = 1_000_000_000;
+const MAX_GRANT = LIMITS.grant.maxAmount;
 
 export class CreditLedger {
   /** Create the account and its empty wallet if missing. Role changes are recorded. */

@@ -6,6 +6,7 @@
 import { sql } from 'kysely';
 import { SlipwayError } from '../errors.js';
 import type { Executor } from '../storage/executor.js';
+import { LIMITS } from './limits.js';
 
 export interface RateLimit {
   /** Requests allowed per window. */
@@ -17,7 +18,7 @@ export interface RateLimit {
 /** Limits per action name; an action without an entry is not limited. */
 export type RateLimits = Record<string, RateLimit>;
 
-export const DEFAULT_RATE_LIMITS: RateLimits = { createResource: { limit: 5, windowMs: 60_000 } };
+export const DEFAULT_RATE_LIMITS: RateLimits = { createResource: { ...LIMITS.createRateLimit } };
 
 export class RateLimiter {
   readonly #limits: RateLimits;

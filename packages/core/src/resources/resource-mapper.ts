@@ -1,5 +1,7 @@
 import type { Selectable } from 'kysely';
-import type { Resource, ResourceSpec, ResourceStatus } from '../domain.js';
+import type { Resource } from '../domain.js';
+import type { EventService } from '../events/event-service.js';
+import type { StoredEventSink } from '../events/event-sinks.js';
 import type { Allocation } from '../provisioner/provisioner.js';
 import type { ResourcesTable } from '../storage/schema.js';
 
@@ -12,9 +14,9 @@ export function toResource(r: ResourceRow): Resource {
     name: r.name,
     kind: r.kind,
     provisioner: r.provisioner,
-    spec: r.spec as ResourceSpec,
+    spec: r.spec,
     options: r.options,
-    status: r.status as ResourceStatus,
+    status: r.status,
     externalId: r.external_id,
     ip: r.ip,
     sshPort: r.ssh_port,
@@ -43,6 +45,12 @@ export function toAllocation(r: ResourceRow): Allocation {
     ...(r.allocation_data ? { data: r.allocation_data } : {}),
   };
 }
+
+/** Events a provisioner emits while working on `row` are stored against the resource. */
+export const resourceSink = (
+  eventService: EventService,
+  row: Pick<ResourceRow, 'id' | 'owner_id' | 'provisioner'>,
+): StoredEventSink => eventService.resourceSink({ id: row.id, ownerId: row.owner_id, provisioner: row.provisioner });
 
 /** RFC 7386 JSON merge patch: objects merge recursively, `null` deletes a key. */
 export function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {

@@ -1,3 +1,5 @@
+import { LIMITS } from '../limits/limits.js';
+
 export interface ResourcePolicy {
   /** How long a hold lives without renewal before the sweeper reconciles it (ms). Default 15 min. */
   holdTtlMs: number;
@@ -20,7 +22,7 @@ export interface ResourcePolicy {
 export const DEFAULT_RESOURCE_POLICY: ResourcePolicy = {
   holdTtlMs: 15 * 60_000,
   refundOnFailure: true,
-  maxMetadataBytes: 64 * 1024,
+  maxMetadataBytes: LIMITS.metadata.maxBytes,
   wait: true,
   waitMs: 60_000,
   allocateAttempts: 3,

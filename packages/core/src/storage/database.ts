@@ -3,20 +3,27 @@
  * embedded default, and real PostgreSQL through `pg` when a URL is given. Both return the
  * same Kysely instance type and the same notification API.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.js';
 import { migrateToLatest } from './migrations.js';
+import { findTemplate, PGLITE_START_PARAMS } from './pglite-template.js';
 import type { SlipwayDatabase } from './schema.js';
+import { unpackTemplate } from './unpack-template.js';
 
 export type DatabaseConfig =
   /** Real PostgreSQL. */
   | { url: string; poolSize?: number }
-  /** PGlite persisted in a directory (locked against a second process). */
-  | { dataDir: string }
+  /**
+   * PGlite persisted in a directory (locked against a second process). A directory without a
+   * database starts from `template`: a `dumpDataDir('gzip')` of a migrated PGlite with its
+   * fingerprint beside it (see pglite-template.ts); default the one shipped in the package,
+   * `false` runs initdb. A missing or outdated template falls back to initdb with a warning.
+   */
+  | { dataDir: string; template?: string | false }
   /** PGlite in memory; gone when closed. `loadDataDir` starts from a dump (fast for tests). */
   | { memory: true; loadDataDir?: Blob | File };
 
@@ -93,9 +100,10 @@ function openPostgres(config: { url: string; poolSize?: number }): SlipwayStorag
 }
 
 async function openPglite(
-  config: { dataDir: string } | { memory: true; loadDataDir?: Blob | File },
+  config: { dataDir: string; template?: string | false } | { memory: true; loadDataDir?: Blob | File },
 ): Promise<SlipwayStorage> {
   const parsers = { [INT8]: toNumber, [NUMERIC]: toNumber };
+  const startParams = [...PGLITE_START_PARAMS];
   let unlock = () => {};
   let pglite: PGlite;
   if ('dataDir' in config) {
@@ -103,13 +111,14 @@ async function openPglite(
     mkdirSync(dirname(dir), { recursive: true });
     unlock = lockDataDir(dir);
     try {
-      pglite = await PGlite.create(`${dir}/pgdata`, { parsers });
+      pglite = await openPgliteDir(dir, config.template, { parsers, startParams });
     } catch (error) {
       unlock();
       throw error;
     }
   } else {
-    pglite = await PGlite.create({ parsers, ...(config.loadDataDir ? { loadDataDir: config.loadDataDir } : {}) });
+    const load = config.loadDataDir ? { loadDataDir: config.loadDataDir } : {};
+    pglite = await PGlite.create({ parsers, startParams, ...load });
   }
   const db = new Kysely<SlipwayDatabase>({ dialect: new PGliteDialect({ pglite }) });
   return {
@@ -132,4 +141,40 @@ async function openPglite(
       }
     },
   };
+}
+
+/** `<dir>/pgdata`, created from the template when it holds no database. The caller holds the lock. */
+async function openPgliteDir(
+  dir: string,
+  template: string | false | undefined,
+  options: { parsers: Record<number, (v: string) => unknown>; startParams: string[] },
+): Promise<PGlite> {
+  const pgdata = join(dir, 'pgdata');
+  const initializing = join(dir, 'pgdata.initializing');
+  // A start that died while unpacking or in initdb left a half-made directory: make it again.
+  if (existsSync(initializing)) rmSync(pgdata, { recursive: true, force: true });
+  if (existsSync(join(pgdata, 'PG_VERSION'))) return PGlite.create(pgdata, options);
+  writeFileSync(initializing, '');
+  const usable = template === false ? undefined : usableTemplate(template);
+  // Unpacked onto disk, not through PGlite's loadDataDir: see unpack-template.ts. No template: initdb.
+  if (usable) await unpackTemplate(usable, pgdata);
+  const pglite = await PGlite.create(pgdata, options);
+  rmSync(initializing, { force: true });
+  return pglite;
+}
+
+const warnedTemplates = new Set<string>();
+
+function usableTemplate(file: string | undefined): string | undefined {
+  const found = findTemplate(file);
+  if (found.status === 'ok') return found.file;
+  if (!warnedTemplates.has(found.file)) {
+    warnedTemplates.add(found.file);
+    process.emitWarning(
+      `PGlite template not used (${found.reason}): running initdb for a new data directory, 3–8 s. ` +
+        '`npm run build` writes the template.',
+      { code: 'SLIPWAY_PGLITE_TEMPLATE' },
+    );
+  }
+  return undefined;
 }

@@ -165,15 +165,30 @@ export const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
+const MIGRATION_TABLE = 'slipway_migrations';
+
 /** Apply pending migrations. Safe to call from several replicas at once (Kysely locks). */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+  // Every start lands here; on a current database Kysely's migrator would still create its
+  // tables if missing, take its lock in a transaction and read the list (≈100–250 ms on
+  // PGlite). One read says whether there is anything to do at all.
+  if (await allApplied(db)) return [];
   const migrator = new Migrator({
     db,
     provider,
-    migrationTableName: 'slipway_migrations',
+    migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: 'slipway_migrations_lock',
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** True when the applied migrations are exactly ours (a newer release's extra ones are the migrator's to report). */
+async function allApplied(db: Kysely<unknown>): Promise<boolean> {
+  const exists = await sql<{ found: string | null }>`select to_regclass(${MIGRATION_TABLE}) as found`.execute(db);
+  if (!exists.rows[0]?.found) return false;
+  const applied = await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(db);
+  const names = Object.keys(MIGRATIONS);
+  return applied.rows.length === names.length && applied.rows.every((row, i) => row.name === names[i]);
 }

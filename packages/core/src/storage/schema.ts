@@ -1,5 +1,6 @@
 /** Kysely table types. Column names are snake_case in SQL; services map them to domain types. */
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { ResourceKind, ResourceSpec, ResourceStatus } from '../domain.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -53,11 +54,12 @@ export interface ResourcesTable {
   id: string;
   owner_id: string;
   name: string;
-  kind: 'vm' | 'pod';
+  kind: ResourceKind;
   provisioner: string;
-  spec: Json<Record<string, unknown>>;
+  /** Stored after validation by `ResourceSpecSchema`. */
+  spec: Json<ResourceSpec>;
   options: Json<Record<string, unknown>>;
-  status: string;
+  status: ResourceStatus;
   external_id: string | null;
   ip: string | null;
   ssh_port: number | null;

@@ -5,15 +5,15 @@
  * admin events, attributed to the caller.
  */
 import {
-  type EventSink,
+  type Actor,
   isSlipwayError,
   type Logger,
   type PoolRefreshResult,
-  RESOURCE_STATUSES,
   type ResourceStatus,
   type RuntimeProvisioner,
   type Slipway,
   SlipwayError,
+  type StoredEventSink,
 } from '@slipway/core';
 import { type PoolMachineView, poolAllocations as readPoolMachines } from '@slipway/provisioner-pool';
 
@@ -89,33 +89,23 @@ export async function poolAllocations(
   caller: AdminCaller,
 ): Promise<PoolAllocation[]> {
   const machines = await poolMachines(deps, provisioner, caller);
-  const ids = [...new Set(machines.flatMap((m) => (m.resourceId && UUID.test(m.resourceId) ? [m.resourceId] : [])))];
-  const rows =
-    ids.length === 0
-      ? []
-      : await deps.slipway.storage.db
-          .selectFrom('resources')
-          .select(['id', 'cost', 'owner_id', 'status'])
-          .where('id', 'in', ids)
-          .execute();
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const ids = machines.flatMap((m) => (m.resourceId ? [m.resourceId] : []));
+  const holders = ids.length === 0 ? [] : await deps.slipway.resources.getMany(adminActor(caller), ids);
+  const byId = new Map(holders.map((r) => [r.id, r]));
   return machines.map((m) => {
-    const row = m.resourceId ? byId.get(m.resourceId) : undefined;
+    const holder = m.resourceId ? byId.get(m.resourceId) : undefined;
     return {
       ...m,
-      // The machine record knows its holder; the core's row is the fallback for older records.
-      ownerId: m.ownerId ?? row?.owner_id ?? null,
-      cost: row?.cost ?? null,
-      resourceStatus: row ? resourceStatusOf(row.status) : null,
+      // The machine record knows its holder; the core's resource is the fallback for older records.
+      ownerId: m.ownerId ?? holder?.ownerId ?? null,
+      cost: holder?.cost ?? null,
+      resourceStatus: holder?.status ?? null,
     };
   });
 }
 
-/** resources.id is a uuid column: anything else would be a database error, and matches nothing. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const resourceStatusOf = (status: string): ResourceStatus | null =>
-  (RESOURCE_STATUSES as readonly string[]).includes(status) ? (status as ResourceStatus) : null;
+/** Admin operations see every resource; the secret-gated HTTP route acts as an admin without an account. */
+const adminActor = (caller: AdminCaller): Actor => ({ id: caller.actorId ?? 'admin-secret', role: 'admin' });
 
 /** Every machine of the pool with its holder, as the pool plugin reports it. */
 export async function poolMachines(
@@ -158,40 +148,7 @@ function runtimeOf(slipway: Slipway, provisioner: string): RuntimeProvisioner {
   return slipway.registry.get(provisioner);
 }
 
-interface AdminEventSink extends EventSink {
-  /** Actions emitted so far. */
-  readonly emitted: ReadonlySet<string>;
-  /** Wait until every emitted event is stored (failures are logged, never thrown). */
-  flush(): Promise<void>;
-}
-
 /** Provisioner events of an admin operation, stored as `admin` events of the caller. */
-function adminEvents({ slipway, logger }: AdminDeps, provisioner: string, caller: AdminCaller): AdminEventSink {
-  const emitted = new Set<string>();
-  const pending: Promise<unknown>[] = [];
-  return {
-    emitted,
-    emit(event) {
-      emitted.add(event.action);
-      pending.push(
-        slipway.events
-          .append(slipway.storage.db, {
-            type: 'admin',
-            action: event.action,
-            severity: event.severity ?? 'info',
-            actorId: caller.actorId,
-            data: { provisioner, via: caller.via, ...event.data },
-          })
-          .catch((error: unknown) =>
-            logger.warn('could not store admin event', {
-              action: event.action,
-              error: error instanceof Error ? error.message : String(error),
-            }),
-          ),
-      );
-    },
-    async flush() {
-      await Promise.all(pending);
-    },
-  };
+function adminEvents({ slipway }: AdminDeps, provisioner: string, caller: AdminCaller): StoredEventSink {
+  return slipway.eventService.adminSink({ actorId: caller.actorId, data: { provisioner, via: caller.via } });
 }

@@ -4,11 +4,10 @@
  * HTTP server, then the core (which releases the PGlite data-dir lock). A signal during
  * start-up waits for start-up to finish: killing PGlite mid-initdb would damage the data dir.
  */
-import { SlipwayError, setFaultHook } from '@slipway/core';
-import { type App, createApp } from '../app.js';
-import { mintToken } from '../auth.js';
+import { openDatabase, SlipwayError, type SlipwayStorage, setFaultHook } from '@slipway/core';
+import type { App } from '../app.js';
 import type { ServerConfig } from '../config.js';
-import { type Listening, listen } from '../http.js';
+import type { Listening } from '../http.js';
 
 export async function serve(config: ServerConfig): Promise<void> {
   if (config.faultKillAt) {
@@ -20,9 +19,9 @@ export async function serve(config: ServerConfig): Promise<void> {
   }
   let app: App | undefined;
   let http: Listening | undefined;
+  let storage: SlipwayStorage | undefined;
   const started = start(config).then((s) => {
-    app = s.app;
-    http = s.http;
+    ({ app, http, storage } = s);
   });
 
   let stopping = false;
@@ -37,6 +36,7 @@ export async function serve(config: ServerConfig): Promise<void> {
       app?.logger.info('shutting down', { signal });
       await http?.close();
       await app?.close();
+      await storage?.close(); // opened here, so not closed by app.close()
       process.exit(0);
     } catch (error) {
       process.stderr.write(`slipway: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -53,12 +53,24 @@ export async function serve(config: ServerConfig): Promise<void> {
   if (config.embedded) await printDemoToken(config, http.url);
 }
 
-async function start(config: ServerConfig): Promise<{ app: App; http: Listening }> {
-  const app = await createApp(config);
+async function start(config: ServerConfig): Promise<{ app: App; http: Listening; storage: SlipwayStorage }> {
+  const opening = openDatabase(config.database);
+  const modules = Promise.all([import('../app.js'), import('../http.js')]);
+  const [opened, loaded] = await Promise.allSettled([opening, modules]);
+  if (opened.status === 'rejected') throw opened.reason;
+  const storage = opened.value;
+  if (loaded.status === 'rejected') {
+    await storage.close();
+    throw loaded.reason;
+  }
+  const [{ createApp }, { listen }] = loaded.value;
+  let app: App | undefined;
   try {
-    return { app, http: await listen(app.yoga, config.host, config.port) };
+    app = await createApp(config, { database: storage });
+    return { app, http: await listen(app.yoga, config.host, config.port), storage };
   } catch (error) {
-    await app.close();
+    await app?.close();
+    await storage.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new SlipwayError('CONFIG_INVALID', `PORT: ${config.host}:${config.port} is already in use`, {
         details: { variable: 'PORT' },
@@ -69,6 +81,7 @@ async function start(config: ServerConfig): Promise<{ app: App; http: Listening 
 }
 
 async function printDemoToken(config: ServerConfig, url: string): Promise<void> {
+  const { mintToken } = await import('../auth.js');
   const token = await mintToken({ secret: config.jwtSecret, userId: 'admin', role: 'admin', expiresIn: '30d' });
   process.stdout.write(
     [

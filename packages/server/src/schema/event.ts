@@ -1,5 +1,5 @@
 /** The event log: users see events of their own resources and account; admins see all. */
-import { SlipwayError, type SlipwayEvent } from '@slipway/core';
+import { LIMITS, SlipwayError, type SlipwayEvent } from '@slipway/core';
 import { builder } from '../builder.js';
 import { actorOf } from '../context.js';
 import { typed } from '../errors/typed-errors.js';
@@ -73,13 +73,13 @@ builder.queryFields((t) => ({
     description: 'Oldest first.',
     args: {
       after: t.arg.int({ description: 'Only events with a greater seq.' }),
-      first: t.arg.int({ description: '1-500, default 50.' }),
+      first: t.arg.int({ description: `1-${LIMITS.eventPage.maxSize}, default ${LIMITS.eventPage.defaultSize}.` }),
       resourceId: t.arg.id(),
     },
     resolve: (_root, args, ctx) =>
       typed(async () => {
         const resourceId = resourceIdArg(args.resourceId);
-        return ctx.slipway.events.list(ctx.slipway.storage.db, actorOf(ctx), {
+        return ctx.slipway.eventService.list(actorOf(ctx), {
           ...(args.after != null ? { after: args.after } : {}),
           ...(args.first != null ? { first: args.first } : {}),
           ...(resourceId !== undefined ? { resourceId } : {}),

@@ -3,6 +3,7 @@
  * purpose: core's zod schema is the one validator, and its VALIDATION_FAILED names the
  * offending path (`spec.vcpu`, `labels.x`, …) in a ValidationError.
  */
+import type { CreateResourceInput as CoreCreateResourceInput } from '@slipway/core';
 import { builder } from '../builder.js';
 
 export const ResourceKindEnum = builder.enumType('ResourceKind', {
@@ -39,11 +40,14 @@ export const CreateResourceInput = builder.inputType('CreateResourceInput', {
   }),
 });
 
-/** GraphQL sends explicit nulls for omitted optionals; core's schema wants them absent. */
-export function toCoreInput(input: Record<string, unknown>): Record<string, unknown> {
+/**
+ * GraphQL sends explicit nulls for omitted optionals; core's schema wants them absent. The
+ * JSON fields go on as they came: the core validates the whole input at run time.
+ */
+export function toCoreInput(input: Record<string, unknown>): CoreCreateResourceInput {
   const out = dropNulls(input);
   if (typeof out.spec === 'object' && out.spec !== null) out.spec = dropNulls(out.spec as Record<string, unknown>);
-  return out;
+  return out as CoreCreateResourceInput;
 }
 
 const dropNulls = (o: Record<string, unknown>): Record<string, unknown> =>

@@ -1,5 +1,12 @@
 /** Resources: the type, `resources` (Relay connection), `resource(id)` and the lifecycle mutations. */
-import { RESOURCE_STATUSES, type Resource, type ResourceSpec, SlipwayError } from '@slipway/core';
+import {
+  LIMITS,
+  type MetadataPatch,
+  RESOURCE_STATUSES,
+  type Resource,
+  type ResourceSpec,
+  SlipwayError,
+} from '@slipway/core';
 import { builder } from '../builder.js';
 import { actorOf } from '../context.js';
 import {
@@ -69,7 +76,9 @@ builder.queryFields((t) => ({
     type: ResourceConnection,
     description: 'Newest first. Users see their own resources; admins see all, or one owner’s with `ownerId`.',
     args: {
-      first: t.arg.int({ description: '1-100, default 20.' }),
+      first: t.arg.int({
+        description: `1-${LIMITS.resourcePage.maxSize}, default ${LIMITS.resourcePage.defaultSize}.`,
+      }),
       after: t.arg.string(),
       status: t.arg({ type: [ResourceStatusEnum] }),
       provisioner: t.arg.string(),
@@ -147,7 +156,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }), patch: t.arg({ type: 'JSON', required: true }) },
     errors: { types: [NotFoundError, ValidationError] },
     resolve: (_root, args, ctx) =>
-      typed(() => ctx.slipway.resources.updateMetadata(actorOf(ctx), String(args.id), args.patch)),
+      typed(() => ctx.slipway.resources.updateMetadata(actorOf(ctx), String(args.id), args.patch as MetadataPatch)),
   }),
   refreshResource: t.field({
     type: ResourceType,

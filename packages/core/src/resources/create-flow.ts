@@ -1,0 +1,123 @@
+/**
+ * quote and create, with credit admission:
+ *   validate → idempotency (owner, requestId) → rate limit → price → reserve (hold, lease)
+ *   → insert PROVISIONING → enqueue the allocate job → event, all in one transaction;
+ * then wait for the job (bounded) or answer at once with the resource PROVISIONING. The job
+ * commits the hold on success or releases it on failure.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Actor, CreateResourceInput, Resource } from '../domain.js';
+import type { EventLog } from '../events/event-log.js';
+import { faultPoint } from '../faults.js';
+import type { CreditLedger } from '../ledger/ledger.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
+import { jsonb, pgErrorCode } from '../storage/executor.js';
+import type { SlipwayDatabase } from '../storage/schema.js';
+import { type AwaitDeps, awaitSettled, type WaitOptions } from './await-settled.js';
+import { answerRetry, type PrepareDeps, prepareCreate, storedFailure } from './create-request.js';
+import type { ResourceJobs } from './jobs/resource-jobs.js';
+import { type ResourceRow, toResource } from './resource-mapper.js';
+import type { ResourcePolicy } from './resource-policy.js';
+import { insertResource, resourceByRequestId } from './resource-repository.js';
+
+export interface Quote {
+  provisioner: string;
+  price: number;
+  available: number;
+  /** Whether a create with this input would be admitted right now. */
+  admitted: boolean;
+}
+
+export interface CreateDeps extends PrepareDeps, AwaitDeps {
+  db: Kysely<SlipwayDatabase>;
+  ledger: CreditLedger;
+  limiter: RateLimiter;
+  events: EventLog;
+  jobs: ResourceJobs;
+  policy: ResourcePolicy;
+}
+
+/** Price a request and say whether it would be admitted now; writes nothing. */
+export async function quoteResource(d: CreateDeps, actor: Actor, input: CreateResourceInput): Promise<Quote> {
+  const p = await prepareCreate(d, input);
+  const wallet = await d.ledger.wallet(d.db, actor.id);
+  return {
+    provisioner: p.runtime.name,
+    price: p.price,
+    available: wallet.available,
+    admitted: wallet.available >= p.price,
+  };
+}
+
+export async function createResource(
+  d: CreateDeps,
+  actor: Actor,
+  input: CreateResourceInput,
+  opts: WaitOptions,
+): Promise<Resource> {
+  const p = await prepareCreate(d, input);
+  const { db, ledger, events, clock, policy } = d;
+  const requestId = p.input.requestId ?? randomUUID();
+  const resourceId = randomUUID();
+  const reservationId = randomUUID();
+  const now = clock.now();
+
+  let created: { row: ResourceRow; jobId?: number | undefined };
+  try {
+    created = await db.transaction().execute(async (trx) => {
+      await ledger.ensureAccount(trx, actor.id, actor.role);
+      const existing = await resourceByRequestId(trx, actor.id, requestId);
+      if (existing) return { row: existing };
+      await d.limiter.consume(trx, actor.id, 'createResource', now);
+      await ledger.reserve(trx, {
+        reservationId,
+        accountId: actor.id,
+        amount: p.price,
+        expiresAt: new Date(now.getTime() + policy.holdTtlMs),
+        resourceId,
+      });
+      const row = await insertResource(trx, {
+        id: resourceId,
+        owner_id: actor.id,
+        name: p.input.name,
+        kind: p.input.kind,
+        provisioner: p.runtime.name,
+        spec: jsonb(p.spec),
+        options: jsonb(p.options),
+        status: 'PROVISIONING',
+        metadata: jsonb(p.input.metadata),
+        labels: jsonb(p.input.labels),
+        expires_at: p.expiresAt,
+        cost: p.price,
+        request_id: requestId,
+        request_params: jsonb(p.params),
+        reservation_id: reservationId,
+        created_at: now,
+        updated_at: now,
+      });
+      const jobId = await d.jobs.allocate(trx, now, resourceId);
+      await events.append(trx, {
+        type: 'vm',
+        action: 'resource.requested',
+        actorId: actor.id,
+        ownerId: actor.id,
+        resourceId,
+        data: { provisioner: p.runtime.name, price: p.price, requestId },
+      });
+      return { row, jobId };
+    });
+  } catch (error) {
+    // A concurrent request with the same requestId won the insert: answer as a retry.
+    if (pgErrorCode(error) !== '23505') throw error;
+    const existing = await resourceByRequestId(db, actor.id, requestId);
+    if (!existing) throw error;
+    created = { row: existing };
+  }
+  if (created.row.id !== resourceId) return answerRetry(created.row, p.params);
+
+  faultPoint('create.after-reserve');
+  const settled = await awaitSettled(d, created.row, created.jobId, 'PROVISIONING', opts);
+  if (settled.status === 'FAILED') throw storedFailure(settled);
+  return toResource(settled);
+}

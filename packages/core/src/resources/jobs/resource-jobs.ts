@@ -1,0 +1,78 @@
+/**
+ * The resource job kinds and how each is enqueued: the one place that knows their names,
+ * dedupe keys, payloads and attempts. The request side enqueues through `ResourceJobs`
+ * without knowing any of it; the handlers (one file per kind) read the payloads.
+ */
+import { isSlipwayError } from '../../errors.js';
+import type { JobScheduler } from '../../jobs/job-scheduler.js';
+import type { Executor } from '../../storage/executor.js';
+import type { ResourcePolicy } from '../resource-policy.js';
+
+export const JOB_KINDS = {
+  allocate: 'resource.allocate',
+  release: 'resource.release',
+  cleanup: 'resource.cleanup',
+} as const;
+
+/** Attempts of jobs that must eventually succeed (releases, cleanups): effectively forever. */
+export const RETRY_FOREVER = 1_000_000;
+
+export const jobKeys = {
+  allocate: (id: string) => `allocate:${id}`,
+  release: (id: string) => `release:${id}`,
+  cleanup: (id: string) => `cleanup:${id}`,
+};
+
+/** Why a release was asked for, carried in its payload. */
+export type ReleaseCause = { reason: 'user'; actorId: string } | { reason: 'expired' };
+
+/** Enqueue resource work in the caller's transaction, and run a job now. */
+export interface ResourceJobs {
+  /** Allocate a PROVISIONING resource; at most one allocate job is active per resource. */
+  allocate(db: Executor, now: Date, resourceId: string): Promise<number | undefined>;
+  /** Release a RELEASING resource at the provider; at most one release job is active per resource. */
+  release(db: Executor, now: Date, resourceId: string, cause: ReleaseCause): Promise<number | undefined>;
+  /**
+   * Make sure nothing is left at the provider after a failed allocation. `dedupe: false`
+   * enqueues even while another cleanup is active, so one that already ran (and found
+   * nothing yet) cannot swallow it.
+   */
+  cleanup(db: Executor, now: Date, resourceId: string, opts?: { dedupe?: boolean }): Promise<number | undefined>;
+  /** Run the job on this replica now if nobody has taken it. */
+  runNow(jobId: number): Promise<boolean>;
+}
+
+export function resourceJobs(scheduler: JobScheduler, policy: Pick<ResourcePolicy, 'allocateAttempts'>): ResourceJobs {
+  return {
+    allocate: (db, now, resourceId) =>
+      scheduler.enqueue(db, now, {
+        kind: JOB_KINDS.allocate,
+        payload: { resourceId },
+        key: jobKeys.allocate(resourceId),
+        maxAttempts: policy.allocateAttempts,
+      }),
+    release: (db, now, resourceId, cause) =>
+      scheduler.enqueue(db, now, {
+        kind: JOB_KINDS.release,
+        payload: { resourceId, ...cause },
+        key: jobKeys.release(resourceId),
+        maxAttempts: RETRY_FOREVER,
+      }),
+    cleanup: (db, now, resourceId, opts = {}) =>
+      scheduler.enqueue(db, now, {
+        kind: JOB_KINDS.cleanup,
+        payload: { resourceId },
+        ...((opts.dedupe ?? true) ? { key: jobKeys.cleanup(resourceId) } : {}),
+        maxAttempts: RETRY_FOREVER,
+      }),
+    runNow: (jobId) => scheduler.runNow(jobId),
+  };
+}
+
+/** Errors worth another attempt: time-outs and errors a provisioner marks `retryable`. */
+export function isTransient(error: unknown): boolean {
+  return isSlipwayError(error) && (error.code === 'PROVISIONER_TIMEOUT' || error.retryable);
+}
+
+/** The resource a job's payload names. */
+export const payloadResourceId = (payload: Record<string, unknown>): string => String(payload.resourceId);

@@ -1,0 +1,87 @@
+/**
+ * Holds whose lease ran out (their allocate job stopped renewing them): renew the hold if
+ * its allocation is still alive, else ask the provider whether the machine exists, and
+ * finish the allocation or give it up. Safe on every replica at once.
+ */
+
+import { errorMessage } from '../../errors.js';
+import { renewHold } from '../hold-lease.js';
+import { jobKeys } from '../jobs/resource-jobs.js';
+import { resourceSink, toAllocation } from '../resource-mapper.js';
+import { markFailed, resourceById } from '../resource-repository.js';
+import type { WorkerDeps } from '../worker-deps.js';
+
+/** Reconcile up to 100 expired holds; returns how many were settled or sent back to allocation. */
+export async function sweepHolds(d: WorkerDeps): Promise<number> {
+  const now = d.clock.now();
+  const stale = await d.db
+    .selectFrom('reservations')
+    .select(['id', 'resource_id'])
+    .where('state', '=', 'pending')
+    .where('expires_at', '<', now)
+    .limit(100)
+    .execute();
+  let n = 0;
+  for (const hold of stale) {
+    if (!hold.resource_id) continue;
+    try {
+      if (await reconcileHold(d, hold.id, hold.resource_id, now)) n += 1;
+    } catch (error) {
+      d.logger.warn('hold reconciliation failed; will retry', { reservationId: hold.id, error: errorMessage(error) });
+    }
+  }
+  return n;
+}
+
+async function reconcileHold(d: WorkerDeps, reservationId: string, resourceId: string, now: Date): Promise<boolean> {
+  const active = await allocationInFlight(d, resourceId, now);
+  const row = await resourceById(d.db, resourceId);
+  if (!row) return false;
+  if (active) {
+    await renewHold(d, row.reservation_id);
+    return false;
+  }
+  const status = await d.registry
+    .get(row.provisioner)
+    .status({ ...toAllocation(row), externalId: row.external_id ?? '' }, { events: resourceSink(d.eventService, row) });
+  if (status.state !== 'gone' && status.state !== 'failed') {
+    // The machine exists: finish the allocation (allocate is idempotent and returns it), then commit.
+    await d.jobs.allocate(d.db, now, resourceId);
+    await renewHold(d, row.reservation_id);
+    return true;
+  }
+  await d.db.transaction().execute(async (trx) => {
+    const current = await resourceById(trx, resourceId, true);
+    if (current?.status !== 'PROVISIONING' || current.reservation_id !== reservationId) return;
+    await d.ledger.release(trx, reservationId, 'expired');
+    await markFailed(trx, resourceId, {
+      error: 'allocation did not complete before its hold expired',
+      code: 'PROVISIONER_FAILED',
+      cost: 0,
+      now: d.clock.now(),
+    });
+    await d.jobs.cleanup(trx, d.clock.now(), resourceId);
+    await d.events.append(trx, {
+      type: 'vm',
+      action: 'resource.hold_expired',
+      severity: 'warning',
+      ownerId: current.owner_id,
+      resourceId,
+      data: { reservationId },
+    });
+  });
+  return true;
+}
+
+/** The allocate job is queued, or running under a live lease. */
+async function allocationInFlight(d: WorkerDeps, resourceId: string, now: Date): Promise<boolean> {
+  const active = await d.db
+    .selectFrom('jobs')
+    .select('id')
+    .where('key', '=', jobKeys.allocate(resourceId))
+    .where((eb) =>
+      eb.or([eb('state', '=', 'queued'), eb.and([eb('state', '=', 'running'), eb('locked_until', '>=', now)])]),
+    )
+    .executeTakeFirst();
+  return active !== undefined;
+}

@@ -1,0 +1,12 @@
+/** History that is no longer needed: old rate-limit windows and finished jobs. */
+import type { WorkerDeps } from '../worker-deps.js';
+
+export async function prune(d: Pick<WorkerDeps, 'db' | 'limiter' | 'policy'>, now: Date): Promise<void> {
+  await d.limiter.prune(d.db, now);
+  // Finished jobs are history after a while; dead ones stay for an operator to inspect.
+  await d.db
+    .deleteFrom('jobs')
+    .where('state', '=', 'done')
+    .where('finished_at', '<', new Date(now.getTime() - d.policy.keepDoneJobsMs))
+    .execute();
+}
