@@ -30,7 +30,7 @@ export async function freePort(): Promise<number> {
 
 export async function startServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], {
+  const proc = spawn(process.execPath, ['--conditions=@slipway/source', '--import', 'tsx', MAIN, 'serve'], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,4 +1,10 @@
 #!/usr/bin/env node
-// `npx slipway …`: load tsx's hooks (what `node --import tsx` does), then run the TypeScript CLI.
-await import('tsx');
-await import('../src/main.ts');
+// `npx slipway …`: the built CLI. In a clone, `npm install` builds dist/ (root `prepare`); `npm run build` rebuilds it.
+import { existsSync } from 'node:fs';
+
+const main = new URL('../dist/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write(`slipway: ${main.pathname} is missing; run \`npm run build\` at the repository root.\n`);
+  process.exit(1);
+}
+await import(main.href);

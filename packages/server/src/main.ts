@@ -1,6 +1,7 @@
 /**
  * The `slipway` CLI: serve (default) | migrate | token | print-schema.
- * Run with `node --import tsx src/main.ts <command>` (npm start / npm run cli) or `npx slipway`.
+ * Built: `node dist/main.js <command>` (npm start, `npx slipway`); from sources:
+ * `node --conditions=@slipway/source --import tsx src/main.ts <command>` (npm run dev / npm run cli).
  */
 import 'reflect-metadata';
 import { isSlipwayError } from '@slipway/core';

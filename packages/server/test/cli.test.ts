@@ -1,5 +1,5 @@
 /**
- * Smoke test of the real CLI: spawns `node --import tsx src/main.ts` processes on a temp
+ * Smoke test of the real CLI: spawns `node --conditions=@slipway/source --import tsx src/main.ts` processes on a temp
  * data dir, talks HTTP to them, stops them with SIGTERM and restarts on the same data.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(SERVER_DIR, 'src/main.ts');
+// The bin runs the built dist/main.js: `npm test` brings dist up to date first (root `pretest`).
 const BIN = join(SERVER_DIR, 'bin/slipway.mjs');
 
 interface Proc {
@@ -28,7 +29,7 @@ function cleanEnv(dataDir: string): NodeJS.ProcessEnv {
 }
 
 function start(args: string[], dataDir: string, opts: { entry?: string[]; env?: NodeJS.ProcessEnv } = {}): Proc {
-  const entry = opts.entry ?? ['--import', 'tsx', MAIN];
+  const entry = opts.entry ?? ['--conditions=@slipway/source', '--import', 'tsx', MAIN];
   const env = { ...cleanEnv(dataDir), ...opts.env };
   const child = spawn(process.execPath, [...entry, ...args], { cwd: SERVER_DIR, env });
   let out = '';

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// `npm run check:packages`: publint (strict) and Are the Types Wrong (ESM-only profile) on the tarballs
+// `npm pack` makes of every workspace package. Pass tarball paths to check those instead of packing
+// (the pack-and-install test does, so CI packs once).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+// The binaries directly, not through npx: its start-up costs seconds per call.
+const run = (bin, args) => execFileSync(join(root, 'node_modules/.bin', bin), args, { cwd: root, stdio: 'inherit' });
+
+let tarballs = process.argv.slice(2);
+let packDir;
+if (tarballs.length === 0) {
+  packDir = mkdtempSync(join(tmpdir(), 'slipway-check-'));
+  const packed = execFileSync('npm', ['pack', '--workspaces', '--json', '--pack-destination', packDir], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  tarballs = JSON.parse(packed).map((p) => join(packDir, p.filename));
+}
+try {
+  for (const tarball of tarballs) {
+    run('publint', ['run', '--strict', tarball]);
+    // ESM only by choice: attw's esm-only profile ignores the node10 and CommonJS-require resolutions.
+    run('attw', [tarball, '--profile', 'esm-only', '--format', 'table-flipped', '--no-emoji']);
+  }
+} finally {
+  if (packDir) rmSync(packDir, { recursive: true, force: true });
+}
