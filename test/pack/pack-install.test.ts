@@ -76,9 +76,9 @@ describe('packages installed from their tarballs, outside the workspace', () => 
   let packed: Packed[] = [];
 
   beforeAll(async () => {
-    // Only the incremental tsc part: a no-op after `npm test`'s pretest build, so it never rewrites
-    // dist/ under the tests running beside this one.
-    const build = await run('npm', ['run', '-s', 'build:ts'], ROOT, process.env);
+    // A no-op after `npm test`'s pretest build (tsc is incremental, the template is rewritten only
+    // when stale), so it does not rewrite dist/ under the tests running beside this one.
+    const build = await run('npm', ['run', '-s', 'build'], ROOT, process.env);
     expect(build.code, build.output).toBe(0);
     mkdirSync(tarballDir);
     const pack = await run('npm', ['pack', '--workspaces', '--json', '--pack-destination', tarballDir], ROOT);
@@ -137,7 +137,15 @@ describe('packages installed from their tarballs, outside the workspace', () => 
       ).toEqual([]);
     }
     const core = packed.find((p) => p.name === '@slipway/core')?.files.map((f) => f.path);
-    expect(core).toEqual(expect.arrayContaining(['dist/testing/index.js', 'dist/testing/databases.d.ts']));
+    expect(core).toEqual(
+      expect.arrayContaining([
+        'dist/testing/index.js',
+        'dist/testing/databases.d.ts',
+        // The migrated PGlite template a new embedded database starts from, with its fingerprint.
+        'dist/pglite-template.tar.gz',
+        'dist/pglite-template.json',
+      ]),
+    );
     const server = packed.find((p) => p.name === '@slipway/server')?.files.map((f) => f.path);
     expect(server).toEqual(expect.arrayContaining(['bin/slipway.mjs', 'dist/main.js']));
   });
