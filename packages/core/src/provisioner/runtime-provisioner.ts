@@ -5,9 +5,8 @@
  */
 import type { z } from 'zod';
 import type { ResourceSpec } from '../domain.js';
-import { errorMessage, isSlipwayError, SlipwayError } from '../errors.js';
+import { errorMessage, SlipwayError } from '../errors.js';
 import { runAbortable } from '../util/abort.js';
-import { survivesJson } from '../util/json.js';
 import {
   type CapabilityName,
   capabilitiesOf,
@@ -24,6 +23,7 @@ import {
   RefreshSchema,
   StatusSchema,
 } from './contract-schemas.js';
+import { parseProvisionerOptions, wrapError } from './plugin-errors.js';
 import type {
   Allocation,
   AllocationRequest,
@@ -121,35 +121,11 @@ export class RuntimeProvisioner {
    * through the database, so it must be JSON (no Date, Map, undefined in arrays, ...).
    */
   parseOptions(options: Record<string, unknown>): ProvisionerOptions {
-    if (this.has('optionsSchema')) {
-      const schema = this.#require('optionsSchema');
-      let parsed: ReturnType<typeof schema.safeParse>;
-      try {
-        parsed = schema.safeParse(options);
-      } catch (error) {
-        throw wrapError(error, `${this.name}.optionsSchema`);
-      }
-      if (parsed.success && !survivesJson(parsed.data)) {
-        throw new SlipwayError(
-          'PROVISIONER_INVALID_OUTPUT',
-          `${this.name}.optionsSchema produced options that are not plain JSON; they could not reach allocate as parsed`,
-        );
-      }
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const field = ['options', ...(issue?.path ?? [])].join('.');
-        throw new SlipwayError('VALIDATION_FAILED', `${field}: ${issue?.message ?? 'invalid'}`, {
-          details: { field },
-        });
-      }
-      return parsed.data;
-    }
-    if (Object.keys(options).length > 0) {
-      throw new SlipwayError('VALIDATION_FAILED', `options: provisioner ${this.name} takes no options`, {
-        details: { field: 'options' },
-      });
-    }
-    return {};
+    return parseProvisionerOptions(
+      this.name,
+      this.has('optionsSchema') ? this.#require('optionsSchema') : undefined,
+      options,
+    );
   }
 
   async allocate(req: AllocationRequest, call: CallContext): Promise<Allocation> {
@@ -299,15 +275,6 @@ export class RuntimeProvisioner {
     }
     return parsed.data;
   }
-}
-
-/**
- * Keep typed errors (time-out, abort, or a plugin's SlipwayError, from this or another copy
- * of the core: code, details and `retryable` survive); wrap the rest as PROVISIONER_FAILED.
- */
-function wrapError(error: unknown, what: string): SlipwayError {
-  if (isSlipwayError(error)) return error;
-  return new SlipwayError('PROVISIONER_FAILED', `${what} failed: ${errorMessage(error)}`, { cause: error });
 }
 
 const NO_EVENTS: CallContext = { events: { emit: () => {} } };
