@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { lockDataDir } from './data-dir-lock.js';
 import { migrateToLatest } from './migrations.js';
 import { findTemplate, PGLITE_START_PARAMS } from './pglite-template.js';
@@ -47,7 +47,7 @@ const NUMERIC = 1700;
 const toNumber = (v: string) => Number(v);
 
 export async function openDatabase(config: DatabaseConfig, opts: { migrate?: boolean } = {}): Promise<SlipwayStorage> {
-  const storage = 'url' in config ? openPostgres(config) : await openPglite(config);
+  const storage = 'url' in config ? await openPostgres(config) : await openPglite(config);
   if (opts.migrate !== false) {
     try {
       await migrateToLatest(storage.db as unknown as Kysely<unknown>);
@@ -59,7 +59,9 @@ export async function openDatabase(config: DatabaseConfig, opts: { migrate?: boo
   return storage;
 }
 
-function openPostgres(config: { url: string; poolSize?: number }): SlipwayStorage {
+async function openPostgres(config: { url: string; poolSize?: number }): Promise<SlipwayStorage> {
+  // Loaded only here: the embedded default never needs `pg`, and every start would pay for it.
+  const { default: pg } = await import('pg');
   const types = {
     getTypeParser: ((oid: number, format?: string) =>
       oid === INT8 || oid === NUMERIC
