@@ -4,7 +4,7 @@
  * plain `node` on the core, the embedding example from docs/embedding.md, the conformance kit on a
  * third-party provisioner, and `npx slipway --help`. Slow (a build, five packs, an install): minutes.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -147,7 +147,7 @@ describe('packages installed from their tarballs, outside the workspace', () => 
       ]),
     );
     const server = packed.find((p) => p.name === '@slipway/server')?.files.map((f) => f.path);
-    expect(server).toEqual(expect.arrayContaining(['bin/slipway.mjs', 'dist/main.js']));
+    expect(server).toEqual(expect.arrayContaining(['bin/slipway.mjs', 'dist/main.js', 'dist/cli/main.js']));
   });
 
   it(
@@ -213,6 +213,39 @@ describe('packages installed from their tarballs, outside the workspace', () => 
       const help = await run('npx', ['slipway', '--help'], project);
       expect(help.code, help.output).toBe(0);
       expect(help.stdout).toContain('serve');
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'serves from the installed bin on a new data directory, started from the shipped template',
+    async () => {
+      const port = 20_000 + Math.floor(Math.random() * 20_000);
+      const child = spawn(process.execPath, [join(project, 'node_modules/@slipway/server/bin/slipway.mjs'), 'serve'], {
+        cwd: project,
+        env: { ...consumerEnv(), PORT: String(port), SLIPWAY_DATA_DIR: join(project, 'data'), LOG_LEVEL: 'warn' },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      try {
+        let healthy = false;
+        for (let i = 0; i < 600 && !healthy && child.exitCode === null; i += 1) {
+          healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          );
+          if (!healthy) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(healthy, stderr).toBe(true);
+        // The bundled CLI found the installed core's template (no initdb fallback warning).
+        expect(stderr).not.toContain('SLIPWAY_PGLITE_TEMPLATE');
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited, stderr).toBe(0);
     },
     STEP_TIMEOUT_MS,
   );

@@ -37,12 +37,25 @@ export const PGLITE_START_PARAMS: readonly string[] = [...PGlite.defaultStartPar
  * Where the shipped dump lives: dist/pglite-template.tar.gz. The built module sits in
  * dist/storage/; during workspace development the module runs from src/storage/ and finds the
  * dump of the last build in ../../dist (absent before a build: the caller falls back to initdb).
+ * Bundled into an application (the server's CLI bundle), the module is elsewhere: then the
+ * installed `@slipway/core` package holds the dump.
  */
 export function shippedTemplateFile(): string {
   const candidates = [`../${TEMPLATE_FILE_NAME}`, `../../dist/${TEMPLATE_FILE_NAME}`].map((rel) =>
     fileURLToPath(new URL(rel, import.meta.url)),
   );
+  const installed = installedCoreTemplate();
+  if (installed) candidates.push(installed);
   return candidates.find((file) => existsSync(file)) ?? (candidates[0] as string);
+}
+
+function installedCoreTemplate(): string | undefined {
+  try {
+    const pkg = createRequire(import.meta.url).resolve('@slipway/core/package.json');
+    return join(dirname(pkg), 'dist', TEMPLATE_FILE_NAME);
+  } catch {
+    return undefined; // not resolvable from here (core itself during development)
+  }
 }
 
 /** `x.tar.gz` → `x.json`. */
