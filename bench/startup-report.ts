@@ -97,7 +97,7 @@ export function renderStartup(section: StartupSection): string[] {
     '',
     startupTable(section.results),
     '',
-    'server = `node packages/server/dist/cli/main.js serve` (the bundled CLI `npm start` runs, embedded PGlite), spawn → first `/healthz` 200. ' +
+    'server = `node packages/server/dist/bundle/main.js serve` (the bundled CLI `npm start` runs, embedded PGlite), spawn → first `/healthz` 200. ' +
       'bare PGlite = bench/startup-bare-pglite.mjs: PGlite on the same kind of directory with the same start ' +
       'parameters (new dir: PGlite loads the template itself with `loadDataDir`), `select 1` per request over node:http. Embedding example = the first ```ts block of ' +
       'docs/embedding.md, type-stripped, run with plain node (DATABASE_URL = a new empty PostgreSQL database, ' +

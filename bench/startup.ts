@@ -2,7 +2,7 @@
  * Start-up and memory, as a user meets them: every measurement is a new process, spawned from
  * here, timed from spawn to its first `/healthz` 200 (servers) or to its exit (scripts).
  *
- * - server: `node packages/server/dist/cli/main.js serve` (the built, bundled CLI: what `npm start` runs) on the
+ * - server: `node packages/server/dist/bundle/main.js serve` (the built, bundled CLI: what `npm start` runs) on the
  *   embedded PGlite database, cold (new data directory: the shipped template is unpacked and
  *   migrated) and warm (the same directory again). Idle RSS is read from /proc after `idleMs`.
  * - baselines: `node -e 0`, and bench/startup-bare-pglite.mjs, which only opens PGlite on the
@@ -50,7 +50,7 @@ export interface StartupOptions {
   progress: (line: string) => void;
 }
 
-const SERVER_MAIN = 'packages/server/dist/cli/main.js';
+const SERVER_MAIN = 'packages/server/dist/bundle/main.js';
 const TEMPLATE = 'packages/core/dist/pglite-template.tar.gz';
 const BARE = 'bench/startup-bare-pglite.mjs';
 /** The data directory goes through SLIPWAY_DATA_DIR, the port through PORT. */

@@ -147,7 +147,7 @@ describe('packages installed from their tarballs, outside the workspace', () => 
       ]),
     );
     const server = packed.find((p) => p.name === '@slipway/server')?.files.map((f) => f.path);
-    expect(server).toEqual(expect.arrayContaining(['bin/slipway.mjs', 'dist/main.js', 'dist/cli/main.js']));
+    expect(server).toEqual(expect.arrayContaining(['bin/slipway.mjs', 'dist/main.js', 'dist/bundle/main.js']));
   });
 
   it(

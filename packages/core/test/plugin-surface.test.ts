@@ -9,6 +9,7 @@ import {
   RuntimeProvisioner,
   SlipwayError,
   silentLogger,
+  sleep,
   systemClock,
 } from '../src/index.js';
 import { baseRequest, conformanceContext, recordingJobQueue } from '../src/testing/index.js';
@@ -257,5 +258,114 @@ describe('the runtime against odd plugins (review findings)', () => {
     });
     const rt = new RuntimeProvisioner(plugin, runtimeDeps());
     expect(() => rt.parseOptions({})).toThrow(expect.objectContaining({ code: 'PROVISIONER_INVALID_OUTPUT' }));
+  });
+});
+
+describe('allocationRecords under slow stores, aborts and releases (second review)', () => {
+  /** A store whose compare-and-set takes `ms`: renewals are still in flight when a build ends. */
+  const slowStore = (ms: number) => {
+    const inner = memoryProvisionerStore();
+    return Object.assign(Object.create(inner), {
+      compareAndSet: async (...args: Parameters<typeof inner.compareAndSet>) => {
+        await new Promise((r) => setTimeout(r, ms));
+        return inner.compareAndSet(...args);
+      },
+    }) as typeof inner;
+  };
+
+  it('a renewal in flight when the build ends does not cost the owner its machine', async () => {
+    const store = slowStore(10);
+    const discarded: string[] = [];
+    let builds = 0;
+    const out = await allocationRecords(store, { leaseMs: 30, pollMs: 5 }).once(
+      { resourceId: 'r1' },
+      { signal: new AbortController().signal },
+      async () => {
+        builds += 1;
+        await new Promise((r) => setTimeout(r, 25)); // ends while a renewal (every 10 ms) is in flight
+        return { resourceId: 'r1', externalId: `m-${builds}` };
+      },
+      async (dup) => {
+        discarded.push(dup.externalId);
+      },
+    );
+    expect(out.externalId).toBe('m-1');
+    expect(builds).toBe(1);
+    expect(discarded).toEqual([]);
+  });
+
+  it('a build that ignores its abort frees the claim, and its late machine is discarded', async () => {
+    const store = memoryProvisionerStore();
+    const discarded: string[] = [];
+    const controller = new AbortController();
+    let finish = () => {};
+    let started = () => {};
+    const buildStarted = new Promise<void>((r) => {
+      started = r;
+    });
+    const first = allocationRecords(store, { leaseMs: 60_000, pollMs: 5 }).once(
+      { resourceId: 'r1' },
+      { signal: controller.signal },
+      () =>
+        new Promise((resolve) => {
+          started();
+          finish = () => resolve({ resourceId: 'r1', externalId: 'm-late' });
+        }),
+      async (dup) => {
+        discarded.push(dup.externalId);
+      },
+    );
+    await buildStarted;
+    controller.abort(new Error('timed out'));
+    await expect(first).rejects.toThrow('timed out');
+    // The next attempt (a retry of the job) does not wait out the 60 s lease.
+    const retry = await allocationRecords(Object.create(store) as typeof store, { pollMs: 5 }).once(
+      { resourceId: 'r1' },
+      { signal: new AbortController().signal },
+      async () => ({ resourceId: 'r1', externalId: 'm-retry' }),
+    );
+    expect(retry.externalId).toBe('m-retry');
+    finish();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(discarded).toEqual(['m-late']);
+  });
+
+  it('a caller joining a build keeps its own signal, and retries when the first caller gave up', async () => {
+    const store = memoryProvisionerStore();
+    const records = allocationRecords(store, { pollMs: 5 });
+    const a = new AbortController();
+    const first = records.once({ resourceId: 'r1' }, { signal: a.signal }, (signal) =>
+      sleep(1_000, signal).then(() => ({ resourceId: 'r1', externalId: 'm-a' })),
+    );
+    const second = records.once({ resourceId: 'r1' }, { signal: new AbortController().signal }, async () => ({
+      resourceId: 'r1',
+      externalId: 'm-b',
+    }));
+    a.abort(new Error('A gave up'));
+    await expect(first).rejects.toThrow('A gave up');
+    expect((await second).externalId).toBe('m-b');
+  });
+
+  it('a release during a build leaves a tombstone: the late machine is discarded, never recorded', async () => {
+    const store = memoryProvisionerStore();
+    const discarded: string[] = [];
+    let finish = () => {};
+    const building = allocationRecords(store).once(
+      { resourceId: 'r1' },
+      { signal: new AbortController().signal },
+      () =>
+        new Promise((resolve) => {
+          finish = () => resolve({ resourceId: 'r1', externalId: 'm-1' });
+        }),
+      async (dup) => {
+        discarded.push(dup.externalId);
+      },
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await allocationRecords(store).forget('r1')).toBe(true);
+    finish();
+    await expect(building).rejects.toMatchObject({ code: 'PROVISIONER_FAILED' });
+    expect(discarded).toEqual(['m-1']);
+    expect(await allocationRecords(store).get('r1')).toBeUndefined();
   });
 });

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(SERVER_DIR, 'src/main.ts');
-// The bin runs the built, bundled dist/cli/main.js: `npm test` brings dist up to date first (root `pretest`).
+// The bin runs the built, bundled dist/bundle/main.js: `npm test` brings dist up to date first (root `pretest`).
 const BIN = join(SERVER_DIR, 'bin/slipway.mjs');
 
 interface Proc {
