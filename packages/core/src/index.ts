@@ -51,14 +51,19 @@ export { parseQuantity } from './pricing/quantity.js';
 export { type AllocationRecords, allocationRecords } from './provisioner/allocation-records.js';
 export type {
   CapabilityName,
+  DetachResult,
+  HostDescriptor,
+  HostPlaced,
   Hotplug,
   HotplugDevice,
   Inventory,
   InventoryItem,
   JobHandlers,
+  MachineReport,
   PoolRefresh,
   PoolRefreshResult,
   PowerControl,
+  PowerResult,
   PriceQuote,
   ProvisionerCapabilities,
   ProvisionerJobHandler,
@@ -66,6 +71,8 @@ export type {
   ReconfigureChange,
   ReconfigureResult,
   ValidatesOptions,
+  WatchContext,
+  WatchHandle,
   With,
 } from './provisioner/capabilities.js';
 export { CAPABILITY_NAMES, capabilitiesOf } from './provisioner/capabilities.js';

@@ -5,8 +5,8 @@
  * and the default without each is stated on it.
  */
 import type { z } from 'zod';
-import type { ResourceSpec } from '../domain.js';
-import type { Allocation, ProvisionContext, ProvisionerOptions } from './provisioner.js';
+import type { AllocationStatusState, ResourceSpec } from '../domain.js';
+import type { Allocation, ProvisionContext, ProvisionerEvent, ProvisionerOptions } from './provisioner.js';
 
 /** A durable job handler: throws to be retried with backoff. */
 export type ProvisionerJobHandler = (payload: Record<string, unknown>, ctx: ProvisionContext) => Promise<void>;
@@ -29,28 +29,52 @@ export interface ProvisionerCapabilities<Options extends ProvisionerOptions = Pr
   /** The provisioner's own price in integer credits. Default: the pricing policy configured for it. */
   quote?(spec: ResourceSpec, options: Options, ctx: ProvisionContext): number | Promise<number>;
 
-  /** Power on a stopped machine. Default: NOT_SUPPORTED. */
-  start?(allocation: Allocation, ctx: ProvisionContext): Promise<void>;
+  /**
+   * Power on a stopped machine. A machine that boots reports the size it now runs with, so
+   * the core can apply a pending resize (see `reconfigure`). Default: NOT_SUPPORTED.
+   */
+  start?(allocation: Allocation, ctx: ProvisionContext): Promise<PowerResult | void>;
   /** Power off (gracefully, then hard after a deadline). Default: NOT_SUPPORTED. */
   stop?(allocation: Allocation, ctx: ProvisionContext): Promise<void>;
-  /** Reboot through the guest. Default: NOT_SUPPORTED. */
-  restart?(allocation: Allocation, ctx: ProvisionContext): Promise<void>;
+  /** Reboot (gracefully, then hard after a deadline); may apply a pending resize. Default: NOT_SUPPORTED. */
+  restart?(allocation: Allocation, ctx: ProvisionContext): Promise<PowerResult | void>;
   /** Reset: `hard` is a power cycle, `soft` an ACPI/guest reset. Default: NOT_SUPPORTED. */
-  reset?(allocation: Allocation, mode: 'hard' | 'soft', ctx: ProvisionContext): Promise<void>;
+  reset?(allocation: Allocation, mode: 'hard' | 'soft', ctx: ProvisionContext): Promise<PowerResult | void>;
 
-  /** Change CPU/RAM, live or at the next boot. Default: NOT_SUPPORTED. */
+  /**
+   * Change CPU/RAM, live or at the next boot. A change equal to the running size drops a
+   * pending one (a revert). Default: NOT_SUPPORTED.
+   */
   reconfigure?(allocation: Allocation, change: ReconfigureChange, ctx: ProvisionContext): Promise<ReconfigureResult>;
 
   /** Attach a disk or NIC. Default: NOT_SUPPORTED. */
   attach?(allocation: Allocation, device: HotplugDevice, ctx: ProvisionContext): Promise<void>;
-  /** Detach a device by id. Default: NOT_SUPPORTED. */
-  detach?(allocation: Allocation, deviceId: string, ctx: ProvisionContext): Promise<void>;
+  /**
+   * Detach a device by id. `pending` means the guest has not acknowledged it yet: the
+   * provisioner finishes it later and says so through `watch` (`deviceDetached`).
+   * Default: NOT_SUPPORTED.
+   */
+  detach?(allocation: Allocation, deviceId: string, ctx: ProvisionContext): Promise<DetachResult | void>;
 
   /** Re-read the set of machines (pools). Default: nothing to refresh (NOT_SUPPORTED). */
   refresh?(ctx: ProvisionContext): Promise<PoolRefreshResult>;
 
   /** List what exists at the provider, for orphan sweeps. Default: no orphan sweep. */
   inventory?(ctx: ProvisionContext): Promise<readonly InventoryItem[]>;
+
+  /**
+   * Machines on this replica's own host (QEMU): the host the replica registers, with the
+   * capacity placement may fill. Jobs of a resource placed here run only on this replica.
+   * Default: not host-placed (any replica serves any resource).
+   */
+  readonly host?: HostDescriptor;
+
+  /**
+   * Started once per replica when the core's workers start, stopped when they stop: watches
+   * the provisioner's machines (re-attaching to those that outlived a restart) and reports
+   * changes without being polled. Default: nothing watches.
+   */
+  watch?(ctx: WatchContext): Promise<WatchHandle>;
 
   /**
    * Durable background work: `ctx.jobs.enqueue({ kind })` runs `jobHandlers[kind]` with
@@ -66,6 +90,43 @@ export interface ReconfigureChange {
 }
 export interface ReconfigureResult {
   readonly appliedAt: 'now' | 'next-boot';
+}
+
+/** What a power operation reports: the size the machine boots with, when it booted. */
+export interface PowerResult {
+  readonly running?: { readonly vcpu: number; readonly memoryMb: number };
+}
+
+export interface DetachResult {
+  readonly state: 'detached' | 'pending';
+}
+
+export interface HostDescriptor {
+  /** Unique among hosts; two replicas on one machine pose as two hosts with two names. */
+  readonly name: string;
+  readonly capacity: { readonly vcpu: number; readonly memoryMb: number; readonly diskGb: number };
+}
+
+/** A change a watcher saw on one machine. */
+export interface MachineReport {
+  /** The machine's state now (a VM whose process died is `stopped` with a message, or `failed`). */
+  readonly state?: AllocationStatusState;
+  readonly message?: string;
+  /** A lifecycle event to store with the resource (SHUTDOWN, RESET, GUEST_PANICKED, ...). */
+  readonly event?: ProvisionerEvent;
+  /** A detach that was `pending` has completed. */
+  readonly deviceDetached?: string;
+  /** The machine booted with this size (applies a pending resize). */
+  readonly running?: PowerResult['running'];
+}
+
+export interface WatchContext extends Omit<ProvisionContext, 'events'> {
+  /** Tell the core about a change on one of the provisioner's machines. */
+  report(resourceId: string, report: MachineReport): Promise<void>;
+}
+
+export interface WatchHandle {
+  close(): Promise<void>;
 }
 
 export interface HotplugDevice {
@@ -98,6 +159,8 @@ export const CAPABILITY_NAMES = [
   'detach',
   'refresh',
   'inventory',
+  'host',
+  'watch',
   'jobHandlers',
 ] as const satisfies readonly (keyof ProvisionerCapabilities)[];
 
@@ -117,13 +180,14 @@ export type Hotplug = With<'attach' | 'detach'>;
 export type PoolRefresh = With<'refresh'>;
 export type Inventory = With<'inventory'>;
 export type JobHandlers = With<'jobHandlers'>;
+export type HostPlaced = With<'host' | 'watch'>;
 
 /** Names of the capability members `p` has (functions, or a schema / handler table). */
 export function capabilitiesOf(p: ProvisionerCapabilities): CapabilityName[] {
   return CAPABILITY_NAMES.filter((name) => {
     const member: unknown = p[name];
     if (name === 'optionsSchema') return typeof (member as { safeParse?: unknown })?.safeParse === 'function';
-    if (name === 'jobHandlers') return typeof member === 'object' && member !== null;
+    if (name === 'jobHandlers' || name === 'host') return typeof member === 'object' && member !== null;
     return typeof member === 'function';
   });
 }

@@ -15,6 +15,18 @@ export const AllocationSchema = z.object({
 
 export const ReconfigureSchema = z.object({ appliedAt: z.enum(['now', 'next-boot']) });
 
+const RunningSchema = z.object({ vcpu: z.number().positive(), memoryMb: z.number().int().positive() });
+export const PowerResultSchema = z.object({ running: RunningSchema.optional() }).optional();
+export const DetachResultSchema = z.object({ state: z.enum(['detached', 'pending']) }).optional();
+export const HostDescriptorSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/),
+  capacity: z.object({
+    vcpu: z.number().positive(),
+    memoryMb: z.number().int().positive(),
+    diskGb: z.number().int().min(0),
+  }),
+});
+
 export const RefreshSchema = z.object({
   prevPoolSize: z.number().int().min(0),
   poolSize: z.number().int().min(0),

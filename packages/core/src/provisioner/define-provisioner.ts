@@ -8,6 +8,7 @@
 import { PROVISIONER_NAME } from '../domain.js';
 import { SlipwayError } from '../errors.js';
 import { CAPABILITY_NAMES, type CapabilityName } from './capabilities.js';
+import { HostDescriptorSchema } from './contract-schemas.js';
 import type { Provisioner, ProvisionerOptions } from './provisioner.js';
 
 export function defineProvisioner<
@@ -42,6 +43,7 @@ function capabilityShapeOk(member: CapabilityName, value: unknown): boolean {
   if (member === 'jobHandlers') {
     return typeof value === 'object' && value !== null && Object.values(value).every((h) => typeof h === 'function');
   }
+  if (member === 'host') return HostDescriptorSchema.safeParse(value).success;
   return typeof value === 'function';
 }
 
@@ -50,7 +52,9 @@ const expected = (member: CapabilityName): string =>
     ? 'a zod schema'
     : member === 'jobHandlers'
       ? 'an object of handler functions'
-      : 'a function';
+      : member === 'host'
+        ? 'a host descriptor ({ name, capacity: { vcpu, memoryMb, diskGb } })'
+        : 'a function';
 
 const invalid = (field: string, message: string): SlipwayError =>
   new SlipwayError('VALIDATION_FAILED', message, { details: { field } });

@@ -10,15 +10,23 @@ import { runAbortable } from '../util/abort.js';
 import {
   type CapabilityName,
   capabilitiesOf,
+  type DetachResult,
+  type HostDescriptor,
   type HotplugDevice,
   type InventoryItem,
   type PoolRefreshResult,
+  type PowerResult,
   type ReconfigureChange,
   type ReconfigureResult,
+  type WatchContext,
+  type WatchHandle,
 } from './capabilities.js';
 import {
   AllocationSchema,
+  DetachResultSchema,
+  HostDescriptorSchema,
   InventorySchema,
+  PowerResultSchema,
   ReconfigureSchema,
   RefreshSchema,
   StatusSchema,
@@ -159,9 +167,12 @@ export class RuntimeProvisioner {
     return price;
   }
 
-  async start(allocation: Allocation, call: CallContext): Promise<void> {
+  async start(allocation: Allocation, call: CallContext): Promise<PowerResult> {
     const start = this.#require('start');
-    return this.#call('power', call, allocation.resourceId, (ctx) => start.call(this.#plugin, allocation, ctx));
+    const out = await this.#call('power', call, allocation.resourceId, (ctx) =>
+      start.call(this.#plugin, allocation, ctx),
+    );
+    return this.#validate(PowerResultSchema, out, 'start') ?? {};
   }
 
   async stop(allocation: Allocation, call: CallContext): Promise<void> {
@@ -169,14 +180,20 @@ export class RuntimeProvisioner {
     return this.#call('power', call, allocation.resourceId, (ctx) => stop.call(this.#plugin, allocation, ctx));
   }
 
-  async restart(allocation: Allocation, call: CallContext): Promise<void> {
+  async restart(allocation: Allocation, call: CallContext): Promise<PowerResult> {
     const restart = this.#require('restart');
-    return this.#call('power', call, allocation.resourceId, (ctx) => restart.call(this.#plugin, allocation, ctx));
+    const out = await this.#call('power', call, allocation.resourceId, (ctx) =>
+      restart.call(this.#plugin, allocation, ctx),
+    );
+    return this.#validate(PowerResultSchema, out, 'restart') ?? {};
   }
 
-  async reset(allocation: Allocation, mode: 'hard' | 'soft', call: CallContext): Promise<void> {
+  async reset(allocation: Allocation, mode: 'hard' | 'soft', call: CallContext): Promise<PowerResult> {
     const reset = this.#require('reset');
-    return this.#call('power', call, allocation.resourceId, (ctx) => reset.call(this.#plugin, allocation, mode, ctx));
+    const out = await this.#call('power', call, allocation.resourceId, (ctx) =>
+      reset.call(this.#plugin, allocation, mode, ctx),
+    );
+    return this.#validate(PowerResultSchema, out, 'reset') ?? {};
   }
 
   async reconfigure(allocation: Allocation, change: ReconfigureChange, call: CallContext): Promise<ReconfigureResult> {
@@ -194,11 +211,41 @@ export class RuntimeProvisioner {
     );
   }
 
-  async detach(allocation: Allocation, deviceId: string, call: CallContext): Promise<void> {
+  /** Detaches; `pending` when the guest has not acknowledged yet (finished later via `watch`). */
+  async detach(allocation: Allocation, deviceId: string, call: CallContext): Promise<DetachResult> {
     const detach = this.#require('detach');
-    return this.#call('hotplug', call, allocation.resourceId, (ctx) =>
+    const out = await this.#call('hotplug', call, allocation.resourceId, (ctx) =>
       detach.call(this.#plugin, allocation, deviceId, ctx),
     );
+    return this.#validate(DetachResultSchema, out, 'detach') ?? { state: 'detached' };
+  }
+
+  /** The host this replica registers for the plugin, or undefined when it is not host-placed. */
+  host(): HostDescriptor | undefined {
+    if (!this.has('host')) return undefined;
+    return this.#validate(HostDescriptorSchema, this.#require('host'), 'host');
+  }
+
+  /**
+   * Start the plugin's watcher (once per replica). `report` is how it tells the core about
+   * changes; the handle stops it. A watcher that fails to start is an error of the plugin.
+   */
+  async watch(report: WatchContext['report'], signal: AbortSignal): Promise<WatchHandle> {
+    const watch = this.#require('watch');
+    const base = this.context(signal, NO_EVENTS.events);
+    const ctx: WatchContext = {
+      signal,
+      logger: base.logger.child({ op: 'watch' }),
+      clock: base.clock,
+      store: base.store,
+      jobs: base.jobs,
+      report,
+    };
+    try {
+      return await watch.call(this.#plugin, ctx);
+    } catch (error) {
+      throw wrapError(error, `${this.name}.watch`);
+    }
   }
 
   async refresh(call: CallContext): Promise<PoolRefreshResult> {

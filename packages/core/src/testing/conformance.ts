@@ -233,6 +233,7 @@ function notSupportedCall(
     detach: () => rt.detach(allocation, 'd1', call),
     refresh: () => rt.refresh(call),
     inventory: () => rt.inventory(call),
+    watch: () => rt.watch(async () => {}, new AbortController().signal),
     jobHandlers: () => rt.runJob('conformance-unknown', {}, call),
   };
   return calls[name]?.();
