@@ -22,12 +22,13 @@ export class InvariantViolation extends Error {
 /** Lifecycle edges the core may take (anything else is a resurrection or a skipped step). */
 const ALLOWED: Record<ResourceStatus, readonly ResourceStatus[]> = {
   PROVISIONING: ['RUNNING', 'STOPPED', 'FAILED'],
-  RUNNING: ['STOPPED', 'RELEASING', 'FAILED'],
-  STOPPED: ['RUNNING', 'RELEASING', 'FAILED'],
+  RUNNING: ['STOPPED', 'RELEASING', 'FAILED', 'UNKNOWN'],
+  STOPPED: ['RUNNING', 'RELEASING', 'FAILED', 'UNKNOWN'],
   RELEASING: ['RELEASED', 'EXPIRED'],
   FAILED: ['RELEASED', 'RELEASING'], // RELEASING: a machine that failed after it ran is released at the provider
   RELEASED: [],
   EXPIRED: [],
+  UNKNOWN: ['RUNNING', 'STOPPED', 'FAILED', 'RELEASING'], // its host went silent, then returned (or it was released)
 };
 
 /** What the hold of a resource in each status must be (refund-on-failure policy, the default). */
@@ -39,6 +40,7 @@ const HOLD_FOR: Record<ResourceStatus, readonly string[]> = {
   RELEASED: ['committed', 'released', 'expired'], // a FAILED resource released by its owner keeps its refund
   EXPIRED: ['committed'],
   FAILED: ['released', 'expired'],
+  UNKNOWN: ['committed'],
 };
 
 interface WalletRow {

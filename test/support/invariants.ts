@@ -42,6 +42,7 @@ export async function checkInvariants(db: Kysely<SlipwayDatabase>): Promise<Inva
     RELEASED: ['committed'],
     EXPIRED: ['committed'],
     FAILED: ['released', 'expired'],
+    UNKNOWN: ['committed'],
   };
   for (const r of rows.rows) {
     // A machine that failed after it ran keeps its charge; a failed allocation never charges.

@@ -19,6 +19,8 @@ export const RESOURCE_STATUSES = [
   'RELEASING',
   'RELEASED',
   'EXPIRED',
+  /** Its host stopped heartbeating: the machine may still run; back to its real status when the host returns. */
+  'UNKNOWN',
 ] as const;
 export type ResourceStatus = (typeof RESOURCE_STATUSES)[number];
 /** Statuses after which the machine no longer exists and nothing more is charged. */
@@ -84,6 +86,8 @@ export const CreateResourceInputSchema = z.object({
   /** Lifetime in seconds from creation; mutually exclusive with expiresAt. */
   ttlSeconds: z.number().int().min(LIMITS.ttlSeconds.min).max(LIMITS.ttlSeconds.max).optional(),
   expiresAt: z.date().optional(),
+  /** Host-placed provisioners only: the host to place the machine on (default: one with room). */
+  host: z.string().regex(LIMITS.hostName.pattern, 'not a host name').optional(),
 });
 /**
  * A spec as clients send it: `vcpu`/`memoryMb`, or Kubernetes quantities `cpu` ("500m")
@@ -143,6 +147,8 @@ export interface Resource {
   name: string;
   kind: ResourceKind;
   provisioner: string;
+  /** The host the machine was placed on (host-placed provisioners), else null. */
+  host: string | null;
   spec: ResourceSpec;
   options: Record<string, unknown>;
   status: ResourceStatus;

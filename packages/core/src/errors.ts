@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   UNKNOWN_PROVISIONER: 'No provisioner is registered under the requested name.',
   DUPLICATE_PROVISIONER: 'A provisioner with this name is already registered.',
   CAPACITY_EXHAUSTED:
-    'The provisioner has no machine that fits (pool exhausted, no cloud capacity); the hold was released.',
+    'The provisioner has no machine that fits (pool exhausted, no host with room, no cloud capacity); the hold was released.',
   RATE_LIMITED: 'Too many requests of this kind; carries `retryAfterSeconds`.',
   PROVISIONER_FAILED: 'The provisioner reported an error; the credit hold was released.',
   PROVISIONER_TIMEOUT: 'The provisioner did not answer within its time-out.',
@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   REQUEST_IN_PROGRESS: 'A request with this requestId is still being worked on; retry later.',
   IDEMPOTENCY_MISMATCH: 'The requestId was used before with different parameters; carries `fields`.',
   CONFIG_INVALID: 'A configuration value did not parse; names the variable.',
+  HOST_IN_USE: 'Another live replica serves a host of this name; `start()` refuses rather than pose as the same host.',
   NOT_SUPPORTED: 'The provisioner does not implement this operation; carries `provisioner` and `capability`.',
 } as const;
 

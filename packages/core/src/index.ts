@@ -31,6 +31,16 @@ export {
 } from './events/event-sinks.js';
 export { EventStream, type WatchOptions } from './events/event-stream.js';
 export { FAULT_POINTS, type FaultPoint, faultPoint, setFaultHook } from './faults.js';
+export { type PlacementRequest, placeResource, previewPlacement } from './hosts/host-placement.js';
+export type { HostCapacity, HostRow, HostUsage } from './hosts/host-repository.js';
+export { type HostInfo, HostService, type HostServiceDeps } from './hosts/host-service.js';
+export {
+  type RestoreDeps,
+  restoreHostResources,
+  type StalenessDeps,
+  sweepStaleHosts,
+} from './hosts/host-staleness.js';
+export { DEFAULT_HOST_SETTINGS, type HostSettings, LocalHosts } from './hosts/local-hosts.js';
 export { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './jobs/backoff.js';
 export { type EnqueueInput, enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
 export { type Job, type JobHandler, JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';

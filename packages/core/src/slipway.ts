@@ -4,13 +4,16 @@
  *
  * Request-side methods work without `start()`: a create runs its own job inline. `start()`
  * adds the background loops every replica should run: the job runner (woken by NOTIFY) and
- * the sweepers (expired holds, expired resources).
+ * the sweepers (expired holds, expired resources, silent hosts), and registers and heartbeats
+ * the hosts of host-placed provisioners.
  */
 import { AccountService } from './accounts/account-service.js';
 import type { Actor } from './domain.js';
 import { EventLog, type SlipwayEvent } from './events/event-log.js';
 import { EventService } from './events/event-service.js';
 import { EventStream, type WatchOptions } from './events/event-stream.js';
+import { HostService } from './hosts/host-service.js';
+import { type HostSettings, LocalHosts } from './hosts/local-hosts.js';
 import type { BackoffPolicy } from './jobs/backoff.js';
 import { enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
 import { JobRunner } from './jobs/job-runner.js';
@@ -51,6 +54,8 @@ export interface SlipwayOptions {
     /** Jitter source (a seeded PRNG makes retries reproducible). */
     random?: () => number;
   };
+  /** Host heartbeats (host-placed provisioners): every 5 s, stale after 30 s by default. */
+  hosts?: Partial<HostSettings>;
   /** How often the sweepers run after `start()` (ms). Default 5 s. */
   sweepIntervalMs?: number;
   logger?: Logger;
@@ -71,13 +76,18 @@ export interface Slipway {
   readonly jobs: JobRunner;
   readonly workflows: ResourceWorkflows;
   readonly stream: EventStream;
+  /** Hosts of host-placed provisioners: registration, heartbeats, staleness, the admin list. */
+  readonly hosts: HostService;
   /** Events visible to `actor`, replayed from `after` and then followed live. */
   watch(actor: Actor, opts?: WatchOptions): AsyncGenerator<SlipwayEvent>;
   /** Run every job that is due now (tests, scripts); returns how many ran. */
   runJobs(): Promise<number>;
-  /** One pass of the sweepers: expired holds and expired resources. */
-  sweep(): Promise<{ holdsReconciled: number; expired: number }>;
-  /** Start the job loop and the sweepers on this replica. */
+  /** One pass of the sweepers: expired holds, expired resources, hosts gone silent. */
+  sweep(): Promise<{ holdsReconciled: number; expired: number; staleHosts: number }>;
+  /**
+   * Register this replica's hosts (HOST_IN_USE when another live replica serves one of the
+   * names), then start heartbeats, the job loop and the sweepers on this replica.
+   */
   start(): Promise<void>;
   /** Stop background work, then close the database if Slipway opened it. */
   close(): Promise<void>;
@@ -98,6 +108,8 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
         key: job.key ? `provisioner:${provisioner}:${job.key}` : null,
         ...(job.maxAttempts !== undefined ? { maxAttempts: job.maxAttempts } : {}),
         ...(job.runAt ? { runAt: job.runAt } : {}),
+        // A host-placed provisioner's own work runs on the host that asked for it.
+        host: registry.get(provisioner).host()?.name ?? null,
       });
     },
   });
@@ -119,7 +131,9 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   const pricer = new Pricer(options.pricing, options.defaultPricing);
   const policy = { ...DEFAULT_RESOURCE_POLICY, ...options.policy };
   const limiter = new RateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS);
-  const runner = new JobRunner({ db, clock, logger, ...options.jobs });
+  // The runner claims pinned jobs of the hosts this replica serves; its id is the replica's.
+  const runner = new JobRunner({ db, clock, logger, ...options.jobs, hosts: (): string[] => hosts.names() });
+  const hosts = new LocalHosts(runner.workerId, options.hosts);
   const eventService = new EventService({ db, log: events, logger });
   const jobs = resourceJobs(jobScheduler(runner), policy);
   const workflows = new ResourceWorkflows({
@@ -133,6 +147,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     logger,
     policy,
     limiter,
+    hosts,
   });
   workflows.register(runner);
   const stream = new EventStream({ storage, log: events });
@@ -147,12 +162,14 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     policy,
     limiter,
     jobs,
+    hosts,
   });
+  const hostService = new HostService({ db, registry, events, eventService, clock, logger, local: hosts });
 
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlistenJobs: (() => Promise<void>) | undefined;
   let closed = false;
-  const sweep = () => workflows.sweep();
+  const sweep = async () => ({ ...(await workflows.sweep()), staleHosts: await hostService.sweepStale() });
 
   return {
     storage,
@@ -164,6 +181,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     jobs: runner,
     workflows,
     stream,
+    hosts: hostService,
     accounts: new AccountService({ db, ledger, events }),
     resources,
     watch: (actor, opts) => stream.watch(actor, opts),
@@ -171,6 +189,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     sweep,
     async start() {
       if (closed) throw new Error('slipway is closed');
+      await hostService.start();
       unlistenJobs ??= await storage.listen(JOBS_CHANNEL, () => runner.wake());
       runner.start();
       if (!sweepTimer) {
@@ -190,6 +209,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       if (sweepTimer) clearTimeout(sweepTimer);
       sweepTimer = undefined;
       await runner.stop();
+      await hostService.stop();
       // The caller may have closed storage it owns already; unsubscribing is then moot.
       await unlistenJobs?.().catch(() => {});
       await stream.close().catch(() => {});

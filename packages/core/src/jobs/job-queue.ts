@@ -15,6 +15,10 @@ export interface EnqueueInput {
   key?: string | null;
   maxAttempts?: number;
   runAt?: Date;
+  /** Only the replica serving this host may run the job (default: any replica). */
+  host?: string | null;
+  /** Pin the job to the host of this resource (its `host` column, read in the insert). */
+  hostOf?: string;
 }
 
 /** Returns the job id, or undefined when a job with the same key is already active. */
@@ -28,6 +32,13 @@ export async function enqueueJob(db: Executor, now: Date, job: EnqueueInput): Pr
       key: job.key ?? null,
       max_attempts: job.maxAttempts ?? 8,
       run_at: job.runAt ?? now,
+      host: job.hostOf
+        ? (eb) =>
+            eb
+              .selectFrom('resources')
+              .select('host')
+              .where('id', '=', job.hostOf as string)
+        : (job.host ?? null),
       created_at: now,
       updated_at: now,
     })

@@ -4,6 +4,9 @@
  * crashed runner's lease runs out and another runner takes the job again. Failures retry
  * with exponential backoff and jitter up to `max_attempts`, keeping the last error; then the
  * job is dead and its `onDead` hook runs (critical event, compensation).
+ *
+ * A job pinned to a host (`jobs.host`) is taken only by the runner serving that host
+ * (`hosts()`); every runner takes unpinned ones.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -35,6 +38,8 @@ export interface JobRunnerOptions {
   pollMs?: number;
   backoff?: Partial<BackoffPolicy>;
   random?: () => number;
+  /** The hosts this runner serves, read at each claim. Default: none (only unpinned jobs). */
+  hosts?: () => readonly string[];
 }
 
 export class JobRunner {
@@ -53,6 +58,7 @@ export class JobRunner {
       concurrency: 4,
       pollMs: 1_000,
       random: Math.random,
+      hosts: () => [],
       ...options,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     };
@@ -134,6 +140,7 @@ export class JobRunner {
   async #claim(limit: number, onlyId?: number): Promise<Job[]> {
     const now = this.#o.clock.now();
     const until = new Date(now.getTime() + this.#o.leaseMs);
+    const hosts = [...this.#o.hosts()];
     return this.#o.db
       .updateTable('jobs')
       .set((eb) => ({
@@ -153,6 +160,10 @@ export class JobRunner {
               // A running job whose lease ran out: its runner died. Take it over.
               w.and([w('state', '=', 'running'), w('locked_until', '<', now)]),
             ]),
+          )
+          // Pinned jobs only on their host's replica (runNow included: it leaves them to that replica).
+          .where((w) =>
+            hosts.length > 0 ? w.or([w('host', 'is', null), w('host', 'in', hosts)]) : w('host', 'is', null),
           )
           .orderBy('run_at')
           .orderBy('id')

@@ -8,6 +8,8 @@ export const LIMITS = {
   resourceName: { maxLength: 63, pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/ },
   /** A provisioner's registry name (also what a create request names). */
   provisionerName: { pattern: /^[a-z][a-z0-9-]{0,62}$/ },
+  /** A host's name (a host-placed provisioner's `host.name`, a create request's `host`). */
+  hostName: { pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/ },
   /** An account id (a token's subject). */
   accountId: { maxLength: 128, pattern: /^[A-Za-z0-9][A-Za-z0-9._@:-]*$/ },
   /** A create request's idempotency key. */

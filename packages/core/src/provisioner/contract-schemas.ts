@@ -1,6 +1,7 @@
 /** What the runtime checks every plugin answer against before the core believes it. */
 import { z } from 'zod';
 import { ALLOCATION_STATES } from '../domain.js';
+import { LIMITS } from '../limits/limits.js';
 
 export const AllocationSchema = z.object({
   resourceId: z.string().min(1),
@@ -19,7 +20,7 @@ const RunningSchema = z.object({ vcpu: z.number().positive(), memoryMb: z.number
 export const PowerResultSchema = z.object({ running: RunningSchema.optional() }).optional();
 export const DetachResultSchema = z.object({ state: z.enum(['detached', 'pending']) }).optional();
 export const HostDescriptorSchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/),
+  name: z.string().regex(LIMITS.hostName.pattern),
   capacity: z.object({
     vcpu: z.number().positive(),
     memoryMb: z.number().int().positive(),

@@ -1,7 +1,8 @@
 /**
  * quote and create, with credit admission:
- *   validate → idempotency (owner, requestId) → rate limit → price → reserve (hold, lease)
- *   → insert PROVISIONING → enqueue the allocate job → event, all in one transaction;
+ *   validate → idempotency (owner, requestId) → rate limit → place on a host (host-placed
+ *   provisioners; locks the hosts) → price → reserve (hold, lease) → insert PROVISIONING
+ *   → enqueue the allocate job → event, all in one transaction;
  * then wait for the job (bounded) or answer at once with the resource PROVISIONING. The job
  * commits the hold on success or releases it on failure.
  */
@@ -10,12 +11,14 @@ import type { Kysely } from 'kysely';
 import type { Actor, CreateResourceInput, Resource } from '../domain.js';
 import type { EventLog } from '../events/event-log.js';
 import { faultPoint } from '../faults.js';
+import { placeResource, previewPlacement } from '../hosts/host-placement.js';
+import type { LocalHosts } from '../hosts/local-hosts.js';
 import type { CreditLedger } from '../ledger/ledger.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import { jsonb, pgErrorCode } from '../storage/executor.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
 import { type AwaitDeps, awaitSettled, type WaitOptions } from './await-settled.js';
-import { answerRetry, type PrepareDeps, prepareCreate, storedFailure } from './create-request.js';
+import { answerRetry, type PrepareDeps, type PreparedCreate, prepareCreate, storedFailure } from './create-request.js';
 import type { ResourceJobs } from './jobs/resource-jobs.js';
 import { type ResourceRow, toResource } from './resource-mapper.js';
 import type { ResourcePolicy } from './resource-policy.js';
@@ -27,6 +30,10 @@ export interface Quote {
   available: number;
   /** Whether a create with this input would be admitted right now. */
   admitted: boolean;
+  /** Why it would not be: not enough credits, or no host with room (host-placed provisioners). */
+  reason: 'INSUFFICIENT_CREDITS' | 'CAPACITY_EXHAUSTED' | null;
+  /** The host it would be placed on now (host-placed provisioners), else null. */
+  host: string | null;
 }
 
 export interface CreateDeps extends PrepareDeps, AwaitDeps {
@@ -36,19 +43,37 @@ export interface CreateDeps extends PrepareDeps, AwaitDeps {
   events: EventLog;
   jobs: ResourceJobs;
   policy: ResourcePolicy;
+  hosts: Pick<LocalHosts, 'staleBefore'>;
 }
 
 /** Price a request and say whether it would be admitted now; writes nothing. */
 export async function quoteResource(d: CreateDeps, actor: Actor, input: CreateResourceInput): Promise<Quote> {
   const p = await prepareCreate(d, input);
   const wallet = await d.ledger.wallet(d.db, actor.id);
+  const now = d.clock.now();
+  const placement = p.runtime.has('host')
+    ? await previewPlacement(d.db, placementOf(p, now, d.hosts.staleBefore(now)))
+    : undefined;
+  if (placement && 'error' in placement && placement.error.code !== 'CAPACITY_EXHAUSTED') throw placement.error;
+  const credits = wallet.available >= p.price;
+  const room = placement === undefined || 'host' in placement;
   return {
     provisioner: p.runtime.name,
     price: p.price,
     available: wallet.available,
-    admitted: wallet.available >= p.price,
+    admitted: credits && room,
+    reason: !credits ? 'INSUFFICIENT_CREDITS' : !room ? 'CAPACITY_EXHAUSTED' : null,
+    host: placement && 'host' in placement ? placement.host : null,
   };
 }
+
+const placementOf = (p: PreparedCreate, now: Date, staleBefore: Date) => ({
+  provisioner: p.runtime.name,
+  spec: p.spec,
+  requested: p.input.host,
+  now,
+  staleBefore,
+});
 
 export async function createResource(
   d: CreateDeps,
@@ -70,6 +95,10 @@ export async function createResource(
       const existing = await resourceByRequestId(trx, actor.id, requestId);
       if (existing) return { row: existing };
       await d.limiter.consume(trx, actor.id, 'createResource', now);
+      // No host with room: CAPACITY_EXHAUSTED rolls all of this back, before any credit is held.
+      const host = p.runtime.has('host')
+        ? await placeResource(trx, placementOf(p, now, d.hosts.staleBefore(now)))
+        : null;
       await ledger.reserve(trx, {
         reservationId,
         accountId: actor.id,
@@ -83,6 +112,7 @@ export async function createResource(
         name: p.input.name,
         kind: p.input.kind,
         provisioner: p.runtime.name,
+        host,
         spec: jsonb(p.spec),
         options: jsonb(p.options),
         status: 'PROVISIONING',

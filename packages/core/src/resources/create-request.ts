@@ -57,6 +57,11 @@ export async function prepareCreate(d: PrepareDeps, raw: CreateResourceInput): P
     );
   }
   const runtime = d.registry.get(input.provisioner);
+  if (input.host !== undefined && !runtime.has('host')) {
+    throw new SlipwayError('VALIDATION_FAILED', `host: provisioner ${runtime.name} does not place on hosts`, {
+      details: { field: 'host', host: input.host },
+    });
+  }
   const options = runtime.parseOptions(input.options);
   const now = d.clock.now();
   if (input.ttlSeconds !== undefined && input.expiresAt !== undefined) {
@@ -82,6 +87,7 @@ export async function prepareCreate(d: PrepareDeps, raw: CreateResourceInput): P
     metadata: input.metadata,
     ttlSeconds: input.ttlSeconds ?? null,
     expiresAt: input.expiresAt?.toISOString() ?? null,
+    host: input.host ?? null,
   };
   return { input, runtime, options, spec: input.spec, price, expiresAt, params };
 }

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Actor, Resource, ResourceStatus } from '../domain.js';
 import type { EventLog } from '../events/event-log.js';
 import type { EventService } from '../events/event-service.js';
+import type { LocalHosts } from '../hosts/local-hosts.js';
 import type { AllocationStatus, Clock } from '../provisioner/provisioner.js';
 import type { ProvisionerRegistry } from '../provisioner/registry.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
@@ -15,6 +16,7 @@ export interface RefreshDeps {
   events: EventLog;
   eventService: EventService;
   clock: Clock;
+  hosts: Pick<LocalHosts, 'serves'>;
 }
 
 export async function refreshResource(
@@ -25,6 +27,8 @@ export async function refreshResource(
 ): Promise<Resource> {
   const row = await visibleResource(d.db, actor, id);
   if (row.status !== 'RUNNING' && row.status !== 'STOPPED') return toResource(row);
+  // Only the host's replica may ask a host-placed provisioner; its watcher keeps the status current.
+  if (!d.hosts.serves(row.host)) return toResource(row);
   const status = await d.registry
     .get(row.provisioner)
     .status(toAllocation(row), { signal: opts.signal, events: resourceSink(d.eventService, row) });
@@ -61,7 +65,7 @@ export async function refreshResource(
 }
 
 /** What a provider's answer means for a machine that ran: it still runs, it is stopped, or it failed. */
-function statusOf(status: AllocationStatus): ResourceStatus {
+export function statusOf(status: AllocationStatus): ResourceStatus {
   if (status.state === 'stopped') return 'STOPPED';
   return status.state === 'running' || status.state === 'provisioning' ? 'RUNNING' : 'FAILED';
 }

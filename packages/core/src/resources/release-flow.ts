@@ -21,7 +21,8 @@ export interface ReleaseDeps extends AwaitDeps {
   jobs: ResourceJobs;
 }
 
-const RELEASABLE: readonly ResourceStatus[] = ['RUNNING', 'STOPPED', 'FAILED'];
+/** UNKNOWN too: its release job waits for the host's replica. */
+const RELEASABLE: readonly ResourceStatus[] = ['RUNNING', 'STOPPED', 'FAILED', 'UNKNOWN'];
 
 export async function releaseResource(d: ReleaseDeps, actor: Actor, id: string, opts: WaitOptions): Promise<Resource> {
   const claimed = await d.db.transaction().execute(async (trx) => {

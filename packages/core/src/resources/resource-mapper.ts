@@ -14,6 +14,7 @@ export function toResource(r: ResourceRow): Resource {
     name: r.name,
     kind: r.kind,
     provisioner: r.provisioner,
+    host: r.host,
     spec: r.spec,
     options: r.options,
     status: r.status,

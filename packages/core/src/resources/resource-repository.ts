@@ -187,7 +187,7 @@ export async function noteError(db: Executor, id: string, error: string, now: Da
 /**
  * Claim up to `limit` resources past `expiresAt` for release (→ RELEASING), skipping rows
  * another replica holds. A machine that failed after it ran still exists at the provider:
- * it expires too.
+ * it expires too, and so does one whose host went silent (UNKNOWN; its release waits for the host).
  */
 export function claimExpired(
   db: Executor,
@@ -203,7 +203,7 @@ export function claimExpired(
         .select('id')
         .where((eb) =>
           eb.or([
-            eb('status', 'in', ['RUNNING', 'STOPPED']),
+            eb('status', 'in', ['RUNNING', 'STOPPED', 'UNKNOWN']),
             eb.and([eb('status', '=', 'FAILED'), eb('external_id', 'is not', null)]),
           ]),
         )

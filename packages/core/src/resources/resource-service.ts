@@ -10,6 +10,7 @@ import type { Actor, CreateResourceInput, MetadataPatch, Resource } from '../dom
 import { SlipwayError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import type { EventService } from '../events/event-service.js';
+import type { LocalHosts } from '../hosts/local-hosts.js';
 import type { CreditLedger } from '../ledger/ledger.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Pricer } from '../pricing/pricer.js';
@@ -51,6 +52,8 @@ export interface ResourceServiceDeps {
   limiter: RateLimiter;
   /** Where background work goes; the service never sees the job runner. */
   jobs: ResourceJobs;
+  /** Placement reads host staleness; refresh acts only for resources on this replica's hosts. */
+  hosts: LocalHosts;
 }
 
 export class ResourceService {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { EventLog } from '../events/event-log.js';
 import type { EventService } from '../events/event-service.js';
+import type { LocalHosts } from '../hosts/local-hosts.js';
 import type { CreditLedger } from '../ledger/ledger.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Clock, Logger } from '../provisioner/provisioner.js';
@@ -23,4 +24,6 @@ export interface WorkerDeps {
   logger: Logger;
   policy: ResourcePolicy;
   limiter: RateLimiter;
+  /** The hosts this replica serves: a host-placed provisioner is called only for resources on them. */
+  hosts: LocalHosts;
 }

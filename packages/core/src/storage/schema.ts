@@ -56,6 +56,8 @@ export interface ResourcesTable {
   name: string;
   kind: ResourceKind;
   provisioner: string;
+  /** The host it was placed on (host-placed provisioners only); its jobs run on that host's replica. */
+  host: ColumnType<string | null, string | null | undefined, string | null>;
   /** Stored after validation by `ResourceSpecSchema`. */
   spec: Json<ResourceSpec>;
   options: Json<Record<string, unknown>>;
@@ -121,6 +123,25 @@ export interface JobsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   finished_at: NullableTimestamp;
+  /** Only the replica serving this host may run the job; null: any replica. */
+  host: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** `up`: heartbeating; `stopped`: its replica stopped cleanly; `stale`: its resources were marked UNKNOWN. */
+export type HostState = 'up' | 'stopped' | 'stale';
+
+/** A host a replica registered for a host-placed provisioner; see hosts/. */
+export interface HostsTable {
+  name: string;
+  provisioner: string;
+  vcpu: number;
+  memory_mb: number;
+  disk_gb: number;
+  /** The replica (job runner id) serving the host now. */
+  replica_id: string;
+  started_at: Timestamp;
+  heartbeat_at: Timestamp;
+  state: HostState;
 }
 
 export interface RateLimitsTable {
@@ -140,4 +161,5 @@ export interface SlipwayDatabase {
   reservations: ReservationsTable;
   resources: ResourcesTable;
   events: EventsTable;
+  hosts: HostsTable;
 }

@@ -1,7 +1,8 @@
 /**
  * The resource job kinds and how each is enqueued: the one place that knows their names,
  * dedupe keys, payloads and attempts. The request side enqueues through `ResourceJobs`
- * without knowing any of it; the handlers (one file per kind) read the payloads.
+ * without knowing any of it; the handlers (one file per kind) read the payloads. Every job
+ * names its resource and is pinned to the resource's host (none: any replica runs it).
  */
 import { isSlipwayError } from '../../errors.js';
 import type { JobScheduler } from '../../jobs/job-scheduler.js';
@@ -42,7 +43,8 @@ export interface ResourceJobs {
   runNow(jobId: number): Promise<boolean>;
 }
 
-export function resourceJobs(scheduler: JobScheduler, policy: Pick<ResourcePolicy, 'allocateAttempts'>): ResourceJobs {
+export function resourceJobs(base: JobScheduler, policy: Pick<ResourcePolicy, 'allocateAttempts'>): ResourceJobs {
+  const scheduler = pinnedToResourceHost(base);
   return {
     allocate: (db, now, resourceId) =>
       scheduler.enqueue(db, now, {
@@ -65,6 +67,14 @@ export function resourceJobs(scheduler: JobScheduler, policy: Pick<ResourcePolic
         ...((opts.dedupe ?? true) ? { key: jobKeys.cleanup(resourceId) } : {}),
         maxAttempts: RETRY_FOREVER,
       }),
+    runNow: (jobId) => scheduler.runNow(jobId),
+  };
+}
+
+/** Every job enqueued through it runs on the replica serving its resource's host (`payload.resourceId`). */
+function pinnedToResourceHost(scheduler: JobScheduler): JobScheduler {
+  return {
+    enqueue: (db, now, job) => scheduler.enqueue(db, now, { ...job, hostOf: payloadResourceId(job.payload) }),
     runNow: (jobId) => scheduler.runNow(jobId),
   };
 }

@@ -41,6 +41,13 @@ async function reconcileHold(d: WorkerDeps, reservationId: string, resourceId: s
     await renewHold(d, row.reservation_id);
     return false;
   }
+  if (!d.hosts.serves(row.host)) {
+    // Only the host's replica may ask its provisioner: hand it to the (pinned, idempotent)
+    // allocate job, which that replica runs or takes over once it is up; the hold lives on.
+    await d.jobs.allocate(d.db, now, resourceId);
+    await renewHold(d, row.reservation_id);
+    return false;
+  }
   const status = await d.registry
     .get(row.provisioner)
     .status({ ...toAllocation(row), externalId: row.external_id ?? '' }, { events: resourceSink(d.eventService, row) });
