@@ -5,7 +5,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Actor, createSlipway, demoProvisioner, type Slipway } from '../src/index.js';
-import { createTestStorage, type ManualClock, manualClock, type TestStorage, testEngines } from '../src/testing/index.js';
+import {
+  createTestStorage,
+  type ManualClock,
+  manualClock,
+  type TestStorage,
+  testEngines,
+} from '../src/testing/index.js';
 import { BOX_CAPACITY, boxProvisioner, type HostCall, type HostMachines } from './support/host-provisioner.js';
 
 const engines = await testEngines();

@@ -27,8 +27,8 @@ export const BOX_CAPACITY = { vcpu: 4, memoryMb: 4096, diskGb: 100 };
 
 export function boxProvisioner(o: BoxOptions): Provisioner {
   const mine = (): Set<string> => {
-    let set = o.machines.get(o.name);
-    if (!set) o.machines.set(o.name, (set = new Set()));
+    const set = o.machines.get(o.name) ?? new Set<string>();
+    o.machines.set(o.name, set);
     return set;
   };
   const log = (op: HostCall['op'], resourceId: string) => o.calls.push({ op, resourceId, host: o.name });
