@@ -14,6 +14,7 @@ import './quote.js';
 import './event.js';
 import './provisioner.js';
 import './pool.js';
+import './host.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -3,6 +3,7 @@ import type { Quote } from '@slipway/core';
 import { builder } from '../builder.js';
 import { actorOf } from '../context.js';
 import { ProvisionerError, typed, ValidationError } from '../errors/typed-errors.js';
+import { ErrorCodeEnum } from './errors.js';
 import { CreateResourceInput, toCoreInput } from './resource-input.js';
 
 const QuoteType = builder.objectRef<Quote>('Quote').implement({
@@ -11,6 +12,16 @@ const QuoteType = builder.objectRef<Quote>('Quote').implement({
     price: t.exposeInt('price', { description: 'Credits a create with this input would be charged.' }),
     available: t.exposeInt('available', { description: 'The caller’s available credits now.' }),
     admitted: t.exposeBoolean('admitted', { description: 'Whether a create would be admitted now.' }),
+    reason: t.field({
+      type: ErrorCodeEnum,
+      nullable: true,
+      description: 'Why not: INSUFFICIENT_CREDITS, or CAPACITY_EXHAUSTED when no host has room; null when admitted.',
+      resolve: (q) => q.reason,
+    }),
+    host: t.exposeString('host', {
+      nullable: true,
+      description: 'The host a create would be placed on now (host-placed provisioners); null otherwise.',
+    }),
   }),
 });
 

@@ -37,6 +37,10 @@ export const CreateResourceInput = builder.inputType('CreateResourceInput', {
     requestId: t.string({ description: 'Idempotency key: retrying with the same key never creates twice.' }),
     ttlSeconds: t.int({ description: 'Lifetime from creation; or give expiresAt.' }),
     expiresAt: t.field({ type: 'DateTime' }),
+    host: t.string({
+      description:
+        'Host-placed provisioners only: the host to place it on (default: one with room). An unknown host is a ValidationError.',
+    }),
   }),
 });
 

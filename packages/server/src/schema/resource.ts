@@ -43,6 +43,10 @@ export const ResourceType = builder.objectRef<Resource>('Resource').implement({
     name: t.exposeString('name'),
     kind: t.field({ type: ResourceKindEnum, resolve: (r) => r.kind }),
     provisioner: t.exposeString('provisioner'),
+    host: t.exposeString('host', {
+      nullable: true,
+      description: 'The host it was placed on (host-placed provisioners such as qemu); null otherwise.',
+    }),
     spec: t.field({ type: ResourceSpecType, resolve: (r) => r.spec }),
     status: t.field({ type: ResourceStatusEnum, resolve: (r) => r.status }),
     externalId: t.exposeString('externalId', { nullable: true }),
