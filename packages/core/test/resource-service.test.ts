@@ -98,8 +98,15 @@ describe.each(engines)('resource service on %s', (engine) => {
       price: 34,
       available: 100,
       admitted: true,
+      reason: null,
+      host: null,
     });
-    expect(await slipway.resources.quote(bob, input())).toMatchObject({ price: 34, available: 0, admitted: false });
+    expect(await slipway.resources.quote(bob, input())).toMatchObject({
+      price: 34,
+      available: 0,
+      admitted: false,
+      reason: 'INSUFFICIENT_CREDITS',
+    });
     expect((await slipway.resources.list(admin)).items).toEqual([]);
   });
 
