@@ -154,4 +154,32 @@ describe.each(engines)('host placement on %s', (engine) => {
     ]);
     await expect(a.hosts.list(alice)).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
+
+  it('a hold sweep on another replica leaves a lost allocation to the host’s replica', async () => {
+    await setup();
+    const r = await a.resources.create(alice, box({ name: 'far', host: 'h2' }));
+    // h2's runner took the allocate job and died; then the lease and the hold ran out.
+    await storage.db
+      .updateTable('jobs')
+      .set({ state: 'running', locked_by: 'gone', locked_until: clock.now() })
+      .where('key', '=', `allocate:${r.id}`)
+      .execute();
+    clock.advance(16 * 60_000);
+    await a.hosts.heartbeat();
+    await b.hosts.heartbeat();
+    expect(await a.sweep()).toMatchObject({ holdsReconciled: 0, staleHosts: 0 });
+    expect((await a.resources.get(alice, r.id)).status).toBe('PROVISIONING');
+    const hold = await storage.db
+      .selectFrom('reservations')
+      .select(['state', 'expires_at'])
+      .where('resource_id', '=', r.id)
+      .executeTakeFirstOrThrow();
+    expect(hold.state).toBe('pending');
+    expect(hold.expires_at.getTime()).toBeGreaterThan(clock.now().getTime());
+    expect(calls).toEqual([]); // h1's replica asked h2's provisioner nothing
+    expect(await a.runJobs()).toBe(0);
+    expect(await b.runJobs()).toBe(1);
+    expect((await a.resources.get(alice, r.id)).status).toBe('RUNNING');
+    expect(calls).toEqual([{ op: 'allocate', resourceId: r.id, host: 'h2' }]);
+  });
 });
