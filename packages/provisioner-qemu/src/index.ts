@@ -11,5 +11,5 @@ export {
   QemuSizeSchema,
   qemuOptionsSchema,
 } from './config.js';
-export { type QemuProvisioner, qemuProvisioner } from './qemu-provisioner.js';
+export { parseQemuConfig, type QemuProvisioner, qemuProvisioner } from './qemu-provisioner.js';
 export * from './qmp/index.js';

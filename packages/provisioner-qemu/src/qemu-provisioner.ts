@@ -22,11 +22,20 @@ import {
   qemuOptionsSchema,
 } from './config.js';
 import { allocateVm } from './vm/vm-allocate.js';
+import { onVmEvent } from './vm/vm-events.js';
+import { attachDevice, detachDevice } from './vm/vm-hotplug.js';
+import { reconfigureVm, resetVm, restartVm, startVm, stopVm } from './vm/vm-power.js';
 import { releaseVm, vmStatus } from './vm/vm-release-status.js';
 import { createRuntime } from './vm/vm-runtime.js';
+import { inventoryVms, watchVms } from './vm/vm-watch.js';
 
 export type QemuProvisioner = Provisioner<QemuOptions> &
-  ValidatesOptions<QemuOptions> & {
+  ValidatesOptions<QemuOptions> &
+  PowerControl &
+  Reconfigurable &
+  Hotplug &
+  Inventory &
+  HostPlaced & {
     /** The parsed configuration (defaults filled in). */
     readonly config: QemuProvisionerConfig;
     /** The accelerator VMs get (`auto` resolved). */
@@ -35,30 +44,41 @@ export type QemuProvisioner = Provisioner<QemuOptions> &
     close(): Promise<void>;
   };
 
-export function qemuProvisioner(input: QemuProvisionerConfigInput): QemuProvisioner {
+/** Parse a configuration; VALIDATION_FAILED names the first bad field. */
+export function parseQemuConfig(input: unknown): QemuProvisionerConfig {
   const parsed = QemuProvisionerConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || 'config';
-    throw new SlipwayError('VALIDATION_FAILED', `qemu provisioner config: ${field}: ${issue?.message ?? 'invalid'}`, {
-      details: { field },
-    });
-  }
-  const config = parsed.data;
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.join('.') || 'config';
+  throw new SlipwayError('VALIDATION_FAILED', `qemu provisioner config: ${field}: ${issue?.message ?? 'invalid'}`, {
+    details: { field },
+  });
+}
+
+export function qemuProvisioner(input: QemuProvisionerConfigInput): QemuProvisioner {
+  const config = parseQemuConfig(input);
   const rt = createRuntime(config);
+  rt.sessions.onEvent((vmId, event) => onVmEvent(rt, vmId, event));
 
   return defineProvisioner<QemuOptions, QemuProvisioner>({
     name: config.name,
     isDemo: false,
     config,
     accel: rt.accel,
+    host: config.host,
     optionsSchema: qemuOptionsSchema(config.catalog),
     allocate: (req, ctx) => allocateVm(rt, req, ctx),
     release: (allocation, ctx) => releaseVm(rt, allocation, ctx),
     status: (allocation, ctx) => vmStatus(rt, allocation, ctx),
+    start: (allocation, ctx) => startVm(rt, allocation, ctx),
+    stop: (allocation, ctx) => stopVm(rt, allocation, ctx),
+    restart: (allocation, ctx) => restartVm(rt, allocation, ctx),
+    reset: (allocation, mode, ctx) => resetVm(rt, allocation, mode, ctx),
+    reconfigure: (allocation, change, ctx) => reconfigureVm(rt, allocation, change, ctx),
+    attach: (allocation, device, ctx) => attachDevice(rt, allocation, device, ctx),
+    detach: (allocation, deviceId, ctx) => detachDevice(rt, allocation, deviceId, ctx),
+    inventory: (ctx) => inventoryVms(rt, ctx),
+    watch: (ctx) => watchVms(rt, ctx),
     close: () => rt.sessions.closeAll(),
   });
 }
-
-// Capabilities still to come in this file's later steps.
-export type QemuCapabilities = PowerControl & Reconfigurable & Hotplug & Inventory & HostPlaced;

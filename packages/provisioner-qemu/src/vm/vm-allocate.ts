@@ -18,7 +18,7 @@ import { freePort, macFor } from './qemu-args.js';
 import { bootVm } from './vm-lifecycle.js';
 import { isQemuAlive, killQemu, readPidfile, waitForExit } from './vm-process.js';
 import { deleteVm, putVm, readVm, type VmRecord, vmIdFor, vmPaths } from './vm-record.js';
-import { touch, type VmRuntime } from './vm-runtime.js';
+import { quittingWhile, touch, type VmRuntime } from './vm-runtime.js';
 
 const GiB = 1024 ** 3;
 
@@ -127,11 +127,13 @@ export async function destroyVm(rt: VmRuntime, ctx: Pick<ProvisionContext, 'stor
   const vm = await readVm(ctx.store, vmId);
   const dir = vm?.dir ?? join(rt.config.stateDir, vmId);
   const pid = vm?.pid || readPidfile(vmPaths(dir).pidfile);
-  await rt.sessions.drop(vmId);
-  if (isQemuAlive(pid, dir)) {
-    killQemu(pid, dir);
-    await waitForExit(pid, dir, rt.config.timeouts.exitMs);
-  }
+  await quittingWhile(rt, vmId, async () => {
+    await rt.sessions.drop(vmId);
+    if (isQemuAlive(pid, dir)) {
+      killQemu(pid, dir);
+      await waitForExit(pid, dir, rt.config.timeouts.exitMs);
+    }
+  });
   await rm(dir, { recursive: true, force: true });
   if (vm) await deleteVm(ctx.store, vmId);
 }

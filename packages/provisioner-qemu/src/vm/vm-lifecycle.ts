@@ -9,7 +9,7 @@ import { QMP_DISCONNECTED } from '../qmp/qmp-client-options.js';
 import { freePort, qemuArgs } from './qemu-args.js';
 import { isQemuAlive, killQemu, qemuLogTail, spawnQemu, waitForExit } from './vm-process.js';
 import { updateVm, type VmRecord, vmPaths } from './vm-record.js';
-import { imageOf, type VmRuntime } from './vm-runtime.js';
+import { imageOf, quittingWhile, type VmRuntime } from './vm-runtime.js';
 
 /**
  * Spawn QEMU paused for `vm`, connect QMP, `cont`. The record gets the pid first (so a crash
@@ -64,12 +64,11 @@ export type ShutdownHow = 'not-running' | 'acpi' | 'quit' | 'killed';
  * Stop the VM's QEMU for good: the ACPI power button and up to `graceMs` for the guest to power
  * off, then `quit`, then SIGKILL. The QMP client is dropped. Resolves once the process is gone.
  */
-export async function shutdownVm(
-  rt: VmRuntime,
-  vm: VmRecord,
-  graceMs: number,
-  signal: AbortSignal,
-): Promise<ShutdownHow> {
+export function shutdownVm(rt: VmRuntime, vm: VmRecord, graceMs: number, signal: AbortSignal): Promise<ShutdownHow> {
+  return quittingWhile(rt, vm.vmId, () => shutdownNow(rt, vm, graceMs, signal));
+}
+
+async function shutdownNow(rt: VmRuntime, vm: VmRecord, graceMs: number, signal: AbortSignal): Promise<ShutdownHow> {
   if (!isQemuAlive(vm.pid, vm.dir)) {
     await rt.sessions.drop(vm.vmId);
     return 'not-running';

@@ -17,6 +17,8 @@ export interface VmRuntime {
   readonly locks: KeyedLock;
   /** Builds running in this process, by VM id: release waits for them before tearing down. */
   readonly builds: Map<string, Promise<unknown>>;
+  /** VMs whose QEMU we are ending on purpose: their disconnect is no news. */
+  readonly quitting: Set<string>;
   /** Active watchers (normally one). */
   readonly reporters: Set<Reporter>;
   /** The store event handlers write to (the watcher's, else the last caller's). */
@@ -31,6 +33,7 @@ export function createRuntime(config: QemuProvisionerConfig): VmRuntime {
     sessions: new QmpSessions({ connectMs: config.timeouts.qmpConnectMs, logger: () => runtime.logger }),
     locks: new KeyedLock(),
     builds: new Map(),
+    quitting: new Set(),
     reporters: new Set(),
     logger: silentLogger,
   };
@@ -93,4 +96,14 @@ export function imageOf(rt: VmRuntime, vm: Pick<VmRecord, 'image' | 'vmId'>): Qe
 export function touch(rt: VmRuntime, ctx: { store: ProvisionerStore; logger: Logger }): void {
   rt.store ??= ctx.store;
   if (rt.logger === silentLogger) rt.logger = ctx.logger;
+}
+
+/** Run `fn` while the VM's QEMU is expected to exit (a stop, restart or release in progress). */
+export async function quittingWhile<T>(rt: VmRuntime, vmId: string, fn: () => Promise<T>): Promise<T> {
+  rt.quitting.add(vmId);
+  try {
+    return await fn();
+  } finally {
+    rt.quitting.delete(vmId);
+  }
 }
