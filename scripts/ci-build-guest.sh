@@ -70,7 +70,7 @@ for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_p
 done
 # ACPI power button (system_powerdown) -> busybox acpid -> ./PWRF/00000080 -> poweroff -f
 mkdir -p /etc/acpi/PWRF
-printf '#!/bin/sh\necho GUEST-POWEROFF\nsync\npoweroff -f\n' > /etc/acpi/PWRF/00000080; chmod +x /etc/acpi/PWRF/00000080
+printf '#!/bin/sh\necho GUEST-POWEROFF > /dev/console\nsync\npoweroff -f\n' > /etc/acpi/PWRF/00000080; chmod +x /etc/acpi/PWRF/00000080
 grep -q noacpid /proc/cmdline || acpid -c /etc/acpi -l /dev/null -p /tmp/acpid.pid
 ip link set lo up
 echo "GUEST-READY uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r) cpus=$(nproc) $(grep MemTotal /proc/meminfo | tr -s ' ')"

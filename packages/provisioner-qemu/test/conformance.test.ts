@@ -26,6 +26,7 @@ describe.skipIf(missing !== undefined && !mustRunVmTests)('qemu provisioner conf
 
   afterAll(() => {
     const left = processesUsing(dirs.root);
+    for (const pid of left) process.kill(pid, 'SIGKILL');
     const vms = existsSync(dirs.stateDir) ? readdirSync(dirs.stateDir) : [];
     rmSync(dirs.root, { recursive: true, force: true });
     expect(left, 'QEMU processes left').toEqual([]);

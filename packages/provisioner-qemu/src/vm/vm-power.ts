@@ -99,7 +99,7 @@ export function resetVm(rt: VmRuntime, target: Target, mode: 'hard' | 'soft', ct
   });
 }
 
-export function reconfigureVm(
+export async function reconfigureVm(
   rt: VmRuntime,
   target: Target,
   change: ReconfigureChange,

@@ -90,7 +90,7 @@ export function readSerial(path: string): string {
 /** Lines of the serial log that match, oldest first. */
 export const serialLines = (path: string, pattern: RegExp) =>
   readSerial(path)
-    .split('\n')
+    .split(/\r?\n/)
     .filter((line) => pattern.test(line));
 
 /** Wait until the serial log holds at least `count` lines matching `pattern`; returns them. */
@@ -104,6 +104,17 @@ export async function waitForSerial(path: string, pattern: RegExp, count = 1, ti
         `serial ${path}: ${lines.length}/${count} lines match ${pattern}:\n${readSerial(path).slice(-2000)}`,
       );
     }
+    await sleep(50);
+  }
+}
+
+/** Wait until the guest's latest `GUEST-DEVS` line matches `pattern` (its devices now). */
+export async function waitForDevices(path: string, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = serialLines(path, /GUEST-DEVS/).at(-1) ?? '';
+    if (pattern.test(last)) return last;
+    if (Date.now() > deadline) throw new Error(`serial ${path}: last GUEST-DEVS ${JSON.stringify(last)} !~ ${pattern}`);
     await sleep(50);
   }
 }
