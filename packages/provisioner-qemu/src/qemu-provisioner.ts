@@ -58,7 +58,7 @@ export function parseQemuConfig(input: unknown): QemuProvisionerConfig {
 export function qemuProvisioner(input: QemuProvisionerConfigInput): QemuProvisioner {
   const config = parseQemuConfig(input);
   const rt = createRuntime(config);
-  rt.sessions.onEvent((vmId, event) => onVmEvent(rt, vmId, event));
+  rt.sessions.onEvent((vmId, event, current) => onVmEvent(rt, vmId, event, current));
 
   return defineProvisioner<QemuOptions, QemuProvisioner>({
     name: config.name,

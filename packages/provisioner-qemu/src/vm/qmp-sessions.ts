@@ -7,7 +7,8 @@ import type { Logger } from '@slipway/core';
 import { QmpClient } from '../qmp/qmp-client.js';
 import type { QmpEvent } from '../qmp/qmp-message.js';
 
-export type VmEventListener = (vmId: string, event: QmpEvent) => void;
+/** `current`: whether `client` is still this VM's session (false once it was dropped or replaced). */
+export type VmEventListener = (vmId: string, event: QmpEvent, current: boolean) => void;
 
 export class QmpSessions {
   readonly #clients = new Map<string, QmpClient>();
@@ -60,19 +61,20 @@ export class QmpSessions {
     client.onEvent((event) => {
       for (const listener of this.#listeners) {
         try {
-          listener(vmId, event);
+          listener(vmId, event, this.#clients.get(vmId) === client);
         } catch (error) {
           logger.warn('qemu event listener failed', { error: String(error) });
         }
       }
     });
+    this.#clients.set(vmId, client); // current from the start: events during the handshake count
     try {
       await client.connect({ timeoutMs: this.options.connectMs, ...(signal ? { signal } : {}) });
     } catch (error) {
+      if (this.#clients.get(vmId) === client) this.#clients.delete(vmId);
       await client.close();
       throw error;
     }
-    this.#clients.set(vmId, client);
     return client;
   }
 }

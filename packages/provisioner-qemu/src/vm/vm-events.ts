@@ -11,7 +11,9 @@ import { readVm, updateVm, type VmState, vmPaths } from './vm-record.js';
 import { report, type VmRuntime } from './vm-runtime.js';
 
 /** Handle one event of VM `vmId`; never throws (failures are logged). */
-export function onVmEvent(rt: VmRuntime, vmId: string, event: QmpEvent): void {
+export function onVmEvent(rt: VmRuntime, vmId: string, event: QmpEvent, current: boolean): void {
+  // A client we closed or replaced says nothing about the VM (its last words are our own close).
+  if (!current) return;
   // Read now, synchronously: by the time the handler runs, a stop may have finished.
   const expectedExit = rt.quitting.has(vmId);
   void handle(rt, vmId, event, expectedExit).catch((error: unknown) =>
