@@ -11,5 +11,6 @@ export {
   QemuSizeSchema,
   qemuOptionsSchema,
 } from './config.js';
+export { QEMU_CONFIG_VARIABLE, qemuProvisionerFromEnv } from './qemu-from-env.js';
 export { parseQemuConfig, type QemuProvisioner, qemuProvisioner } from './qemu-provisioner.js';
 export * from './qmp/index.js';

@@ -8,8 +8,9 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { conformanceContext } from '@slipway/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QmpClient } from '../src/index.js';
+import { QmpClient, qemuProvisioner } from '../src/index.js';
 import type { VmRecord } from '../src/vm/vm-record.js';
 import { fileProvisionerStore } from './support/file-store.js';
 import {
@@ -144,6 +145,20 @@ describe.skipIf(missing !== undefined && !mustRunVmTests)(
       expect(await h.p.status(target, h.ctx())).toMatchObject({ state: 'stopped' });
       expect(await h.p.start(target, h.ctx())).toEqual({ running: { vcpu: 1, memoryMb: 256 } });
       await waitForSerial(serial, /GUEST-READY/);
+    });
+
+    it('another host answers status from the record and refuses to touch the VM', async () => {
+      const other = qemuProvisioner(testConfig(dirs, { host: { name: 'other-host', capacity: config.host.capacity } }));
+      const ctx = conformanceContext(undefined, { store });
+      expect(await other.status(target, ctx)).toMatchObject({
+        state: 'running',
+        message: expect.stringContaining('on host test-host'),
+      });
+      const refused = { code: 'INVALID_STATE', details: { host: 'test-host' } };
+      await expect(other.stop(target, ctx)).rejects.toMatchObject(refused);
+      await expect(other.release(target, ctx)).rejects.toMatchObject(refused);
+      expect(await other.inventory(ctx)).toEqual([]);
+      expect((await record())?.state).toBe('running');
     });
 
     it('the new instance releases the VM: no process, no directory, status gone', async () => {

@@ -26,18 +26,15 @@ export async function releaseVm(rt: VmRuntime, allocation: Allocation, ctx: Prov
   const vmId = vmIdOf(allocation);
   // A build of this VM still running here (its caller gave up) settles first, then goes too.
   await rt.builds.get(vmId)?.catch(() => undefined);
-  await allocationRecords(ctx.store).forget(allocation.resourceId);
   await rt.locks.run(vmId, async () => {
     const vm = await readVm(ctx.store, vmId);
     if (vm && vm.host !== rt.config.host.name) {
-      throw new SlipwayError(
-        'PROVISIONER_FAILED',
-        `VM ${vmId} runs on host ${vm.host}; only that host can release it`,
-        {
-          retryable: true,
-        },
-      );
+      throw new SlipwayError('INVALID_STATE', `VM ${vmId} runs on host ${vm.host}; only that host can release it`, {
+        details: { host: vm.host },
+        retryable: true,
+      });
     }
+    await allocationRecords(ctx.store).forget(allocation.resourceId);
     if (!vm) return destroyVm(rt, ctx, vmId); // nothing recorded: only leftovers, if any
     const how = await shutdownVm(rt, vm, rt.config.timeouts.releaseShutdownMs, ctx.signal);
     await rm(vm.dir, { recursive: true, force: true });
