@@ -24,6 +24,7 @@ import {
   systemClock,
 } from '@slipway/core';
 import { poolProvisionerFromEnv } from '@slipway/provisioner-pool';
+import { qemuProvisionerFromEnv } from '@slipway/provisioner-qemu';
 import { container, type DependencyContainer, type InjectionToken, instanceCachingFactory } from 'tsyringe';
 import type { ServerConfig } from './config.js';
 
@@ -49,7 +50,7 @@ export const TOKENS = {
 
 export interface ServerContainerOptions {
   provisioners?: Provisioner[];
-  /** Where the pool provisioner reads VM_POOL_JSON / VM_POOL_FILE (default process.env). */
+  /** Where the pool and QEMU provisioners read VM_POOL_* / SLIPWAY_QEMU_CONFIG (default process.env). */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }
@@ -77,6 +78,9 @@ export function createServerContainer(config: ServerConfig, options: ServerConta
   // A pool from VM_POOL_JSON / VM_POOL_FILE, or the demo pool in demo mode; a bad pool stops start-up.
   const pool = poolProvisionerFromEnv(options.env ?? process.env, { demo: config.provisionerDemo });
   if (pool) c.register(TOKENS.Provisioner, { useValue: pool });
+  // QEMU VMs on this host when SLIPWAY_QEMU_CONFIG names a config file; a bad one stops start-up.
+  const qemu = qemuProvisionerFromEnv(options.env ?? process.env);
+  if (qemu) c.register(TOKENS.Provisioner, { useValue: qemu });
   for (const p of options.provisioners ?? []) c.register(TOKENS.Provisioner, { useValue: p });
   return c;
 }
