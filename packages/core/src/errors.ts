@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   IDEMPOTENCY_MISMATCH: 'The requestId was used before with different parameters; carries `fields`.',
   CONFIG_INVALID: 'A configuration value did not parse; names the variable.',
   NOT_SUPPORTED: 'The provisioner does not implement this operation; carries `provisioner` and `capability`.',
+  CONFLICT:
+    'Another operation is in flight on the resource (or it changed meanwhile); carries `operation`. Retry when it has ended.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,6 +4,7 @@
  *   resource.allocate  PROVISIONING → RUNNING (commit the hold) or FAILED (release it)   jobs/allocate-job.ts
  *   resource.release   RELEASING → RELEASED / EXPIRED                                     jobs/release-job.ts
  *   resource.cleanup   make sure nothing is left at the provider after a failed allocate jobs/cleanup-job.ts
+ *   resource.operate   power, resize, hotplug: the resource's one operation in flight    jobs/operation-job.ts
  *   provisioner:*      a provisioner's own jobs                                          jobs/provisioner-job.ts
  * and the sweepers that reconcile what crashes leave behind (sweepers/): holds whose lease
  * ran out, resources whose `expiresAt` passed, and history to prune.
@@ -22,6 +23,7 @@ import type { EventSink } from '../provisioner/provisioner.js';
 import type { Executor } from '../storage/executor.js';
 import { allocateJob } from './jobs/allocate-job.js';
 import { cleanupJob } from './jobs/cleanup-job.js';
+import { operationJob } from './jobs/operation-job.js';
 import { PROVISIONER_JOBS, provisionerJob } from './jobs/provisioner-job.js';
 import { releaseJob } from './jobs/release-job.js';
 import { JOB_KINDS } from './jobs/resource-jobs.js';
@@ -43,6 +45,7 @@ export class ResourceWorkflows {
     runner.register(JOB_KINDS.allocate, allocateJob(this.#d));
     runner.register(JOB_KINDS.release, releaseJob(this.#d));
     runner.register(JOB_KINDS.cleanup, cleanupJob(this.#d));
+    runner.register(JOB_KINDS.operate, operationJob(this.#d));
     runner.register(PROVISIONER_JOBS, provisionerJob(this.#d));
   }
 
