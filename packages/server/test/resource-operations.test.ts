@@ -107,7 +107,7 @@ describe('resource operations over GraphQL', () => {
     expect(attached.data).toMatchObject({ devices: [{ id: 'data', type: 'DISK', state: 'ATTACHED', sizeGb: 10 }] });
     expect(attached.data?.allowedActions).toContain('DETACH_DEVICE');
     const nic = await call(ATTACH, { id, input: { type: 'NIC' } });
-    expect((nic.data?.devices as unknown[]).length).toBe(2);
+    expect(nic.data?.devices).toHaveLength(2);
     const detached = await call(DETACH, { id, deviceId: 'data' });
     expect(detached.data?.devices).toEqual([expect.objectContaining({ type: 'NIC', state: 'ATTACHED' })]);
   });
