@@ -28,6 +28,7 @@ import { resourceJobs } from './resources/jobs/resource-jobs.js';
 import { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 import { ResourceService } from './resources/resource-service.js';
 import { ResourceWorkflows } from './resources/resource-workflows.js';
+import { Watchers } from './resources/watch/watchers.js';
 import { type DatabaseConfig, openDatabase, type SlipwayStorage } from './storage/database.js';
 import { sqlProvisionerStore } from './storage/sql-provisioner-store.js';
 
@@ -75,9 +76,9 @@ export interface Slipway {
   watch(actor: Actor, opts?: WatchOptions): AsyncGenerator<SlipwayEvent>;
   /** Run every job that is due now (tests, scripts); returns how many ran. */
   runJobs(): Promise<number>;
-  /** One pass of the sweepers: expired holds and expired resources. */
-  sweep(): Promise<{ holdsReconciled: number; expired: number }>;
-  /** Start the job loop and the sweepers on this replica. */
+  /** One pass of the sweepers: expired holds, expired resources, operations left claimed. */
+  sweep(): Promise<{ holdsReconciled: number; expired: number; operationsFailed: number }>;
+  /** Start the job loop, the sweepers and the provisioners' watchers on this replica. */
   start(): Promise<void>;
   /** Stop background work, then close the database if Slipway opened it. */
   close(): Promise<void>;
@@ -149,6 +150,9 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     jobs,
   });
 
+  const watchers = new Watchers({ registry, eventService, logger }, (name, id, report) =>
+    workflows.report(name, id, report),
+  );
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlistenJobs: (() => Promise<void>) | undefined;
   let closed = false;
@@ -183,12 +187,14 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
             });
         sweepTimer = setTimeout(tick, every);
       }
+      await watchers.start();
     },
     async close() {
       if (closed) return;
       closed = true;
       if (sweepTimer) clearTimeout(sweepTimer);
       sweepTimer = undefined;
+      await watchers.stop();
       await runner.stop();
       // The caller may have closed storage it owns already; unsubscribing is then moot.
       await unlistenJobs?.().catch(() => {});
