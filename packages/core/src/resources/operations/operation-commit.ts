@@ -3,11 +3,11 @@
  * acts only if the operation is still the one in flight (a duplicate run or a late runner
  * finds it settled and does nothing): the provisioner's answer is stored (status, pending
  * resize, devices, credits), the slot is freed, the outcome and its events are written.
- * A resource released meanwhile only gets its slot freed: the release settles the rest.
+ * A resource released (or failed) meanwhile stores nothing: the operation fails, undoing its claim.
  */
 
 import type { Transaction, UpdateObject } from 'kysely';
-import { errorMessage, isSlipwayError } from '../../errors.js';
+import { errorMessage, isSlipwayError, SlipwayError } from '../../errors.js';
 import type { NewEvent } from '../../events/event-log.js';
 import type { DetachResult, PowerResult, ReconfigureResult } from '../../provisioner/capabilities.js';
 import { jsonb } from '../../storage/executor.js';
@@ -44,9 +44,15 @@ export async function commitOperation(
   await d.db.transaction().execute(async (trx) => {
     const row = await resourceById(trx, resourceId, true);
     if (row?.operation?.id !== op.id) return;
-    const events = LIVE_STATUSES.includes(row.status)
-      ? await storeResult(trx, d, row, op, result)
-      : [succeeded(row, op, { ignored: `the resource is ${row.status}` })];
+    if (!LIVE_STATUSES.includes(row.status)) {
+      // Released or failed meanwhile: nothing is stored, what the claim wrote (a hold) is undone.
+      const gone = new SlipwayError('INVALID_STATE', `the resource became ${row.status} during ${op.action}`);
+      const events = await compensate(trx, d, row, op, gone.message);
+      await finish(trx, d, row, op, gone);
+      for (const event of events) await d.events.append(trx, event);
+      return;
+    }
+    const events = await storeResult(trx, d, row, op, result);
     await finish(trx, d, row, op, null);
     for (const event of events) await d.events.append(trx, event);
   });
