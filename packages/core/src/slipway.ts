@@ -3,8 +3,9 @@
  * here; the server's composition root uses tsyringe on top of this.
  *
  * Request-side methods work without `start()`: a create runs its own job inline. `start()`
- * adds the background loops every replica should run: the job runner (woken by NOTIFY) and
- * the sweepers (expired holds, expired resources).
+ * adds the background loops every replica should run: the job runner (woken by NOTIFY), the
+ * sweepers (expired holds, expired resources, operations left claimed) and the watchers of
+ * provisioners with the `watch` capability (closed again by `close()`).
  */
 import { AccountService } from './accounts/account-service.js';
 import type { Actor } from './domain.js';

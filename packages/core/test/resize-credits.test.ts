@@ -157,6 +157,32 @@ describe.each(engines)('resize credits on %s', (engine) => {
     expect((await slipway.resources.act(alice, vm.id, 'RESTART')).cost).toBe(54);
   });
 
+  it('an operation whose job died unsettled is failed by the sweeper; an expiry releases a pending hold', async () => {
+    const vm = await slipway.resources.create(alice, input);
+    await slipway.resources.resize(alice, vm.id, { vcpu: 4 }, { wait: false });
+    expect(await checkMoney()).toMatchObject({ held: 20 });
+    // The job is gone (its onDead hook could not write): the slot must not stay claimed.
+    await storage.db.updateTable('jobs').set({ state: 'dead' }).where('kind', '=', 'resource.operate').execute();
+    expect(await slipway.sweep()).toMatchObject({ operationsFailed: 1 });
+    expect(await slipway.resources.get(alice, vm.id)).toMatchObject({
+      operation: null,
+      lastOperation: { action: 'RESIZE', state: 'FAILED' },
+    });
+    expect(await checkMoney()).toMatchObject({ balance: 66, held: 0 });
+
+    await slipway.resources.resize(alice, vm.id, { vcpu: 3 });
+    expect(await checkMoney()).toMatchObject({ held: 10 });
+    await storage.db
+      .updateTable('resources')
+      .set({ expires_at: new Date(0) })
+      .where('id', '=', vm.id)
+      .execute();
+    expect(await slipway.sweep()).toMatchObject({ expired: 1 });
+    await slipway.runJobs();
+    expect((await slipway.resources.get(alice, vm.id)).status).toBe('EXPIRED');
+    expect(await checkMoney()).toMatchObject({ balance: 66, held: 0 });
+  });
+
   it('a crash after the reconfigure and after the boot, before each commit, neither loses nor doubles a credit', async () => {
     await slipway.start();
     const vm = await slipway.resources.create(alice, input);
