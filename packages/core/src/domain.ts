@@ -1,6 +1,7 @@
 /** Domain types and their zod schemas, shared by the core, the plugins and the server. */
 import { z } from 'zod';
 import { LIMITS } from './limits/limits.js';
+import type { OperationOutcome, ResourceDevice, ResourceOperation } from './operation-domain.js';
 import { parseQuantity } from './pricing/quantity.js';
 
 export const RESOURCE_KINDS = ['vm', 'pod'] as const;
@@ -164,6 +165,13 @@ export interface Resource {
   requestId: string;
   reservationId: string | null;
   error: string | null;
+  /** The operation in flight (power, resize, hotplug), or null; at most one at a time. */
+  operation: ResourceOperation | null;
+  /** How the last operation ended, or null before the first. */
+  lastOperation: OperationOutcome | null;
+  /** A resize that applies at the next boot, or null. */
+  pendingSpec: ResourceSpec | null;
+  devices: ResourceDevice[];
   createdAt: Date;
   updatedAt: Date;
   releasedAt: Date | null;

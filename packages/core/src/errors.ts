@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   CONFIG_INVALID: 'A configuration value did not parse; names the variable.',
   HOST_IN_USE: 'Another live replica serves a host of this name; `start()` refuses rather than pose as the same host.',
   NOT_SUPPORTED: 'The provisioner does not implement this operation; carries `provisioner` and `capability`.',
+  CONFLICT:
+    'Another operation is in flight on the resource (or it changed meanwhile); carries `operation`. Retry when it has ended.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,5 @@
 /**
- * Named points in the create and release paths where a crash test can kill the process
+ * Named points in the create, release and operation paths where a crash test can kill the process
  * (the server sets a hook from SLIPWAY_FAULT_KILL_AT). With no hook installed a fault point
  * costs one function call.
  */
@@ -14,6 +14,8 @@ export const FAULT_POINTS = [
   'release.after-claim',
   /** The provisioner is releasing (the demo: machine gone, reply not sent). */
   'release.during',
+  /** An operation's provisioner call returned (a reconfigure done); its outcome is not stored yet. */
+  'operation.before-commit',
 ] as const;
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];

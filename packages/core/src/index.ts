@@ -49,6 +49,7 @@ export { CreditLedger, type LedgerAudit, type ReserveInput } from './ledger/ledg
 export { LIMITS, type Limits } from './limits/limits.js';
 export { DEFAULT_RATE_LIMITS, type RateLimit, RateLimiter, type RateLimits } from './limits/rate-limiter.js';
 export { consoleLogger, silentLogger, systemClock } from './logger.js';
+export * from './operation-domain.js';
 export { Pricer, type PricingConfig } from './pricing/pricer.js';
 export {
   computePricing,
@@ -125,6 +126,12 @@ export {
   type ResourceJobs,
   resourceJobs,
 } from './resources/jobs/resource-jobs.js';
+export {
+  ACTION_CAPABILITY,
+  type ActionContext,
+  allowedActions,
+  checkAction,
+} from './resources/operations/allowed-actions.js';
 export { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 export {
   type ListResourcesQuery,

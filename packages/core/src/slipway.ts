@@ -3,9 +3,10 @@
  * here; the server's composition root uses tsyringe on top of this.
  *
  * Request-side methods work without `start()`: a create runs its own job inline. `start()`
- * adds the background loops every replica should run: the job runner (woken by NOTIFY) and
- * the sweepers (expired holds, expired resources, silent hosts), and registers and heartbeats
- * the hosts of host-placed provisioners.
+ * adds the background loops every replica should run: the job runner (woken by NOTIFY), the
+ * sweepers (expired holds, expired resources, silent hosts, operations left claimed), the
+ * watchers of provisioners with the `watch` capability, and registers and heartbeats the
+ * hosts of host-placed provisioners (all stopped again by `close()`).
  */
 import { AccountService } from './accounts/account-service.js';
 import type { Actor } from './domain.js';
@@ -31,6 +32,7 @@ import { resourceJobs } from './resources/jobs/resource-jobs.js';
 import { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 import { ResourceService } from './resources/resource-service.js';
 import { ResourceWorkflows } from './resources/resource-workflows.js';
+import { Watchers } from './resources/watch/watchers.js';
 import { type DatabaseConfig, openDatabase, type SlipwayStorage } from './storage/database.js';
 import { sqlProvisionerStore } from './storage/sql-provisioner-store.js';
 
@@ -82,11 +84,11 @@ export interface Slipway {
   watch(actor: Actor, opts?: WatchOptions): AsyncGenerator<SlipwayEvent>;
   /** Run every job that is due now (tests, scripts); returns how many ran. */
   runJobs(): Promise<number>;
-  /** One pass of the sweepers: expired holds, expired resources, hosts gone silent. */
-  sweep(): Promise<{ holdsReconciled: number; expired: number; staleHosts: number }>;
+  /** One pass of the sweepers: expired holds, expired resources, hosts gone silent, operations left claimed. */
+  sweep(): Promise<{ holdsReconciled: number; expired: number; staleHosts: number; operationsFailed: number }>;
   /**
    * Register this replica's hosts (HOST_IN_USE when another live replica serves one of the
-   * names), then start heartbeats, the job loop and the sweepers on this replica.
+   * names), then start heartbeats, the job loop, the sweepers and the provisioners' watchers.
    */
   start(): Promise<void>;
   /** Stop background work, then close the database if Slipway opened it. */
@@ -166,6 +168,9 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   });
   const hostService = new HostService({ db, registry, events, eventService, clock, logger, local: hosts });
 
+  const watchers = new Watchers({ registry, eventService, logger }, (name, id, report) =>
+    workflows.report(name, id, report),
+  );
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlistenJobs: (() => Promise<void>) | undefined;
   let closed = false;
@@ -202,12 +207,14 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
             });
         sweepTimer = setTimeout(tick, every);
       }
+      await watchers.start();
     },
     async close() {
       if (closed) return;
       closed = true;
       if (sweepTimer) clearTimeout(sweepTimer);
       sweepTimer = undefined;
+      await watchers.stop();
       await runner.stop();
       await hostService.stop();
       // The caller may have closed storage it owns already; unsubscribing is then moot.

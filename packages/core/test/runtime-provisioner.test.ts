@@ -105,7 +105,16 @@ describe('RuntimeProvisioner', () => {
 
   it('detects each optional capability member on its own', () => {
     expect(capabilitiesOf(fake({}))).toEqual([]);
-    expect(capabilitiesOf(demoProvisioner())).toEqual(['optionsSchema']);
+    expect(capabilitiesOf(demoProvisioner())).toEqual([
+      'optionsSchema',
+      'start',
+      'stop',
+      'restart',
+      'reset',
+      'reconfigure',
+      'attach',
+      'detach',
+    ]);
     // `stop` without `reset` is a valid provisioner: each member counts on its own.
     const stopOnly = fake({ stop: async () => {}, quote: () => 5 });
     expect(capabilitiesOf(stopOnly)).toEqual(['quote', 'stop']);

@@ -159,7 +159,12 @@ describe('GraphQL API end to end', () => {
     const res = await t.gql('{ provisioners { name isDemo capabilities pricing } }', {}, alice);
     expect(res.data).toEqual({
       provisioners: [
-        { name: 'demo', isDemo: true, capabilities: ['optionsSchema'], pricing: 'standard' },
+        {
+          name: 'demo',
+          isDemo: true,
+          capabilities: ['optionsSchema', 'start', 'stop', 'restart', 'reset', 'reconfigure', 'attach', 'detach'],
+          pricing: 'standard',
+        },
         // Demo mode with no VM_POOL_JSON: the built-in demo pool.
         { name: 'pool', isDemo: true, capabilities: ['refresh', 'jobHandlers'], pricing: 'standard' },
       ],

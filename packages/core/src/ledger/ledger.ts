@@ -10,7 +10,7 @@ import type { Role, Wallet } from '../domain.js';
 import { InsufficientCreditsError, SlipwayError, validationError } from '../errors.js';
 import { LIMITS } from '../limits/limits.js';
 import type { Executor } from '../storage/executor.js';
-import type { ReservationState } from '../storage/schema.js';
+import type { ReservationPurpose, ReservationState } from '../storage/schema.js';
 
 export interface ReserveInput {
   reservationId: string;
@@ -18,6 +18,8 @@ export interface ReserveInput {
   amount: number;
   expiresAt: Date;
   resourceId?: string | null;
+  /** Default `allocation` (swept when its lease runs out); a `resize` hold is settled by its resize only. */
+  purpose?: ReservationPurpose;
 }
 
 export interface LedgerAudit {
@@ -111,9 +113,9 @@ export class CreditLedger {
         where account_id = ${input.accountId} and balance - held >= ${input.amount}
         returning account_id
       )
-      insert into reservations (id, account_id, amount, state, resource_id, expires_at, created_at)
-      select ${input.reservationId}::uuid, account_id, ${input.amount}, 'pending', ${input.resourceId ?? null}::uuid,
-             ${input.expiresAt}::timestamptz, now()
+      insert into reservations (id, account_id, amount, state, purpose, resource_id, expires_at, created_at)
+      select ${input.reservationId}::uuid, account_id, ${input.amount}, 'pending', ${input.purpose ?? 'allocation'},
+             ${input.resourceId ?? null}::uuid, ${input.expiresAt}::timestamptz, now()
       from held
       returning id`.execute(db);
     if (result.rows.length === 0) {
@@ -156,6 +158,40 @@ export class CreditLedger {
         .execute();
     }
     return charged;
+  }
+
+  /**
+   * Give back part of what a resource was charged (a smaller resize): a positive `refund`
+   * entry. The caller bounds `amount` by what the resource was charged. Returns the entry id.
+   */
+  async refund(
+    db: Executor,
+    input: { accountId: string; amount: number; resourceId: string; actorId: string | null; note?: string | null },
+  ): Promise<number> {
+    if (!Number.isSafeInteger(input.amount) || input.amount <= 0) {
+      throw validationError('amount', 'a refund must be a positive integer');
+    }
+    const updated = await db
+      .updateTable('wallets')
+      .set({ balance: sql`balance + ${input.amount}`, updated_at: new Date() })
+      .where('account_id', '=', input.accountId)
+      .executeTakeFirst();
+    if (updated.numUpdatedRows === 0n) throw new SlipwayError('NOT_FOUND', `account ${input.accountId} has no wallet`);
+    const entry = await db
+      .insertInto('ledger_entries')
+      .values({
+        account_id: input.accountId,
+        amount: input.amount,
+        kind: 'refund',
+        reservation_id: null,
+        resource_id: input.resourceId,
+        actor_id: input.actorId,
+        note: input.note ?? null,
+        created_at: new Date(),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return entry.id;
   }
 
   /** Free a pending hold without charging (`released`, or `expired` by the sweeper). */

@@ -30,6 +30,8 @@ export const LIMITS = {
     osTypeMaxLength: 64,
     imageMaxLength: 256,
   },
+  /** Hot-plugged devices of one resource (`attachDevice`). */
+  devices: { maxCount: 8, idPattern: /^[a-z][a-z0-9-]{0,31}$/, diskGbMax: 65_536 },
   /** An admin grant of credits: a non-zero integer of at most this size, either sign. */
   grant: { maxAmount: 1_000_000_000, noteMaxLength: 500 },
   /** `resources.list` / the `resources` query: items per page. */

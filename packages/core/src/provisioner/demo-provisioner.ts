@@ -7,8 +7,9 @@
 import { z } from 'zod';
 import { faultPoint } from '../faults.js';
 import { sleep } from '../util/abort.js';
-import type { ValidatesOptions } from './capabilities.js';
+import type { Hotplug, PowerControl, Reconfigurable, ValidatesOptions } from './capabilities.js';
 import { defineProvisioner } from './define-provisioner.js';
+import { type DemoMachine, demoMachineOps, machineKey as key } from './demo-machine-ops.js';
 import { memoryProvisionerStore } from './memory-provisioner-store.js';
 import type { Allocation, AllocationRequest, AllocationStatus, ProvisionContext, Provisioner } from './provisioner.js';
 import type { ProvisionerStore } from './provisioner-store.js';
@@ -24,6 +25,8 @@ export interface DemoProvisionerOptions {
   releaseDelayMs?: number;
   /** Decide per request whether allocate fails. Default: never (unless the request asks). */
   shouldFail?: (req: AllocationRequest<DemoOptions>, attempt: number) => boolean;
+  /** Detaches answer `pending` (as if the guest had not acknowledged); the next boot completes them. */
+  detachPending?: boolean;
 }
 
 /** Options a create request may pass to the demo provisioner, to try failure paths by hand. */
@@ -36,20 +39,16 @@ export const demoOptionsSchema = z
   })
   .strict();
 
-interface DemoMachine {
-  allocation: Allocation;
-  released: boolean;
-}
-
 export type DemoOptions = z.output<typeof demoOptionsSchema>;
 
 export type DemoProvisioner = Provisioner<DemoOptions> &
-  ValidatesOptions<DemoOptions> & {
+  ValidatesOptions<DemoOptions> &
+  PowerControl &
+  Reconfigurable &
+  Hotplug & {
     /** Machines currently allocated (not released), in this process's memory; for tests. */
     readonly liveCount: () => number;
   };
-
-const key = (resourceId: string) => `machine/${resourceId}`;
 
 export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvisioner {
   const local = memoryProvisionerStore();
@@ -69,6 +68,7 @@ export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvi
     isDemo: true,
     optionsSchema: demoOptionsSchema,
     liveCount: () => live,
+    ...demoMachineOps(storeOf, { detachPending: options.detachPending ?? false }),
 
     async allocate(req, ctx) {
       const store = storeOf(ctx);
@@ -95,6 +95,9 @@ export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvi
       const written = await store.compareAndSet<DemoMachine>(key(req.resourceId), existing?.version ?? null, {
         allocation,
         released: false,
+        power: 'running',
+        size: { vcpu: req.spec.vcpu, memoryMb: req.spec.memoryMb },
+        devices: [],
       });
       if (!written) {
         const winner = await store.get<DemoMachine>(key(req.resourceId));
@@ -122,7 +125,7 @@ export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvi
       const machine = await storeOf(ctx).get<DemoMachine>(key(allocation.resourceId));
       if (!machine || machine.value.released) return { state: 'gone' };
       const a = machine.value.allocation;
-      return { state: 'running', ip: a.ip ?? null, sshPort: a.sshPort ?? null };
+      return { state: machine.value.power ?? 'running', ip: a.ip ?? null, sshPort: a.sshPort ?? null };
     },
   });
 }

@@ -1,4 +1,4 @@
-/** How a create/release waits for its job: run it here if nobody has, then poll (bounded). */
+/** How a create/release/operation waits for its job: run it here if nobody has, then poll (bounded). */
 
 import type { Kysely } from 'kysely';
 import type { ResourceStatus } from '../domain.js';
@@ -23,21 +23,32 @@ export interface AwaitDeps {
 }
 
 /** Run our own job now if we can, then wait (bounded) for the resource to leave `from`. */
-export async function awaitSettled(
+export function awaitSettled(
   d: AwaitDeps,
   row: ResourceRow,
   jobId: number | undefined,
   from: ResourceStatus,
   opts: WaitOptions,
 ): Promise<ResourceRow> {
-  if (!(opts.wait ?? d.policy.wait) || row.status !== from) return row;
+  return awaitRow(d, row, jobId, (current) => current.status !== from, opts);
+}
+
+/** Run our own job now if we can, then wait (bounded) until `settled(row)`; the row as it is then. */
+export async function awaitRow(
+  d: AwaitDeps,
+  row: ResourceRow,
+  jobId: number | undefined,
+  settled: (row: ResourceRow) => boolean,
+  opts: WaitOptions,
+): Promise<ResourceRow> {
+  if (!(opts.wait ?? d.policy.wait) || settled(row)) return row;
   if (jobId !== undefined) await d.jobs.runNow(jobId);
   const deadline = Date.now() + (opts.waitMs ?? d.policy.waitMs);
   let delay = 10;
   for (;;) {
     const current = await resourceById(d.db, row.id);
     if (!current) throw new Error(`resource ${row.id} disappeared`);
-    if (current.status !== from || Date.now() >= deadline || opts.signal?.aborted) return current;
+    if (settled(current) || Date.now() >= deadline || opts.signal?.aborted) return current;
     await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
     delay = Math.min(delay * 2, 250);
   }

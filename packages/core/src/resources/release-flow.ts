@@ -7,22 +7,28 @@ import type { Actor, Resource, ResourceStatus } from '../domain.js';
 import { SlipwayError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { faultPoint } from '../faults.js';
+import type { CreditLedger } from '../ledger/ledger.js';
 import type { Clock } from '../provisioner/provisioner.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
 import { type AwaitDeps, awaitSettled, type WaitOptions } from './await-settled.js';
 import type { ResourceJobs } from './jobs/resource-jobs.js';
+import { dropResize } from './operations/resize-credits.js';
 import { toResource } from './resource-mapper.js';
 import { visibleResource } from './resource-repository.js';
 
 export interface ReleaseDeps extends AwaitDeps {
   db: Kysely<SlipwayDatabase>;
   events: EventLog;
+  ledger: CreditLedger;
   clock: Clock;
   jobs: ResourceJobs;
 }
 
-/** UNKNOWN too: its release job waits for the host's replica. */
-const RELEASABLE: readonly ResourceStatus[] = ['RUNNING', 'STOPPED', 'FAILED', 'UNKNOWN'];
+/**
+ * Statuses a release may start from (`allowedActions` lists RELEASE in exactly these).
+ * UNKNOWN too: its release job waits for the host's replica.
+ */
+export const RELEASABLE: readonly ResourceStatus[] = ['RUNNING', 'STOPPED', 'FAILED', 'UNKNOWN'];
 
 export async function releaseResource(d: ReleaseDeps, actor: Actor, id: string, opts: WaitOptions): Promise<Resource> {
   const claimed = await d.db.transaction().execute(async (trx) => {
@@ -40,6 +46,8 @@ export async function releaseResource(d: ReleaseDeps, actor: Actor, id: string, 
     // A failed allocation never had a machine (its cleanup job sees to any half-built one);
     // a machine that failed after it ran still exists at the provider and is released there.
     const nothingToRelease = row.status === 'FAILED' && !row.external_id;
+    // A pending resize ends with the machine: its hold is released now, not charged.
+    const resize = row.resize_reservation_id || row.pending_spec ? await dropResize(trx, d, row) : { released: 0 };
     const next = await trx
       .updateTable('resources')
       .set(
@@ -57,7 +65,7 @@ export async function releaseResource(d: ReleaseDeps, actor: Actor, id: string, 
       actorId: actor.id,
       ownerId: row.owner_id,
       resourceId: id,
-      data: { from: row.status },
+      data: { from: row.status, ...(resize.released > 0 ? { resizeHoldReleased: resize.released } : {}) },
     });
     return { row: next, jobId };
   });

@@ -4,6 +4,7 @@ import type { EventService } from '../events/event-service.js';
 import type { StoredEventSink } from '../events/event-sinks.js';
 import type { Allocation } from '../provisioner/provisioner.js';
 import type { ResourcesTable } from '../storage/schema.js';
+import { toOperation, toOutcome } from './operations/operation-records.js';
 
 export type ResourceRow = Selectable<ResourcesTable>;
 
@@ -29,6 +30,10 @@ export function toResource(r: ResourceRow): Resource {
     requestId: r.request_id,
     reservationId: r.reservation_id,
     error: r.error,
+    operation: r.operation ? toOperation(r.operation) : null,
+    lastOperation: r.last_operation ? toOutcome(r.last_operation) : null,
+    pendingSpec: r.pending_spec,
+    devices: r.devices,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     releasedAt: r.released_at,

@@ -13,6 +13,8 @@ export interface ResourcePolicy {
   waitMs: number;
   /** Attempts of an allocate job on transient errors (time-outs, retryable errors). Default 3. */
   allocateAttempts: number;
+  /** Attempts of an operation job (power, resize, hotplug) on transient errors. Default 3. */
+  operationAttempts: number;
   /** Failed attempts of a release/cleanup job before a critical event (it keeps retrying). Default 10. */
   releaseAttempts: number;
   /** How long finished (`done`) jobs are kept before the sweeper deletes them (ms). Default 7 days. */
@@ -26,6 +28,7 @@ export const DEFAULT_RESOURCE_POLICY: ResourcePolicy = {
   wait: true,
   waitMs: 60_000,
   allocateAttempts: 3,
+  operationAttempts: 3,
   releaseAttempts: 10,
   keepDoneJobsMs: 7 * 24 * 3_600_000,
 };

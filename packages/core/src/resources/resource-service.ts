@@ -13,6 +13,7 @@ import type { EventService } from '../events/event-service.js';
 import type { LocalHosts } from '../hosts/local-hosts.js';
 import type { CreditLedger } from '../ledger/ledger.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
+import type { AttachDeviceInput, PowerAction, ResizeInput, ResourceAction } from '../operation-domain.js';
 import type { Pricer } from '../pricing/pricer.js';
 import type { Clock } from '../provisioner/provisioner.js';
 import type { ProvisionerRegistry } from '../provisioner/registry.js';
@@ -21,6 +22,9 @@ import type { SlipwayDatabase } from '../storage/schema.js';
 import type { WaitOptions } from './await-settled.js';
 import { createResource, type Quote, quoteResource } from './create-flow.js';
 import type { ResourceJobs } from './jobs/resource-jobs.js';
+import { allowedActions } from './operations/allowed-actions.js';
+import { actOn, attachDevice, detachDevice, resize, revertResize } from './operations/operation-flows.js';
+import { actionContext } from './operations/operation-request.js';
 import { refreshResource } from './refresh-flow.js';
 import { releaseResource } from './release-flow.js';
 import { mergePatch, toResource } from './resource-mapper.js';
@@ -89,6 +93,53 @@ export class ResourceService {
   /** Ask the provisioner what the machine is doing and store it. */
   refresh(actor: Actor, id: string, opts: { signal?: AbortSignal } = {}): Promise<Resource> {
     return refreshResource(this.#d, actor, id, opts);
+  }
+
+  /**
+   * Power: START, STOP, RESTART, RESET_HARD, RESET_SOFT, run as a durable job. Refused with
+   * NOT_SUPPORTED (the provisioner cannot), CONFLICT (another operation is in flight) or
+   * INVALID_STATE before anything is written. With `wait` (the default) the answer is the
+   * resource after the job, or the job's typed error; without it, the resource with `operation` set.
+   */
+  act(actor: Actor, id: string, action: PowerAction, opts: WaitOptions = {}): Promise<Resource> {
+    return actOn(this.#d, actor, id, action, opts);
+  }
+
+  /**
+   * Change vCPU/memory, applied at the next boot (`pendingSpec` until then). A bigger size
+   * holds the price difference now (INSUFFICIENT_CREDITS otherwise, nothing written) and
+   * charges it when applied; a smaller one refunds the difference then, never more than was charged.
+   */
+  resize(actor: Actor, id: string, input: ResizeInput, opts: WaitOptions = {}): Promise<Resource> {
+    return resize(this.#d, actor, id, input, opts);
+  }
+
+  /** Drop the pending resize at the provisioner and release its hold. */
+  revertResize(actor: Actor, id: string, opts: WaitOptions = {}): Promise<Resource> {
+    return revertResize(this.#d, actor, id, opts);
+  }
+
+  /** Hot-plug a disk (`sizeGb` required) or NIC; its id is generated when not given. */
+  attachDevice(actor: Actor, id: string, device: AttachDeviceInput, opts: WaitOptions = {}): Promise<Resource> {
+    return attachDevice(this.#d, actor, id, device, opts);
+  }
+
+  /** Unplug a device; one the guest has not acknowledged stays DETACHING until it does or the machine reboots. */
+  detachDevice(actor: Actor, id: string, deviceId: string, opts: WaitOptions = {}): Promise<Resource> {
+    return detachDevice(this.#d, actor, id, deviceId, opts);
+  }
+
+  /** What `resource` allows now (its status, its provisioner's capabilities, an operation in flight, ...). */
+  allowedActions(resource: Resource): ResourceAction[] {
+    return allowedActions(
+      actionContext(this.#d.registry, {
+        status: resource.status,
+        provisioner: resource.provisioner,
+        operation: resource.operation,
+        pending_spec: resource.pendingSpec,
+        devices: resource.devices,
+      }),
+    );
   }
 
   async get(actor: Actor, id: string): Promise<Resource> {

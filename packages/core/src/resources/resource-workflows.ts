@@ -4,9 +4,11 @@
  *   resource.allocate  PROVISIONING → RUNNING (commit the hold) or FAILED (release it)   jobs/allocate-job.ts
  *   resource.release   RELEASING → RELEASED / EXPIRED                                     jobs/release-job.ts
  *   resource.cleanup   make sure nothing is left at the provider after a failed allocate jobs/cleanup-job.ts
+ *   resource.operate   power, resize, hotplug: the resource's one operation in flight    jobs/operation-job.ts
  *   provisioner:*      a provisioner's own jobs                                          jobs/provisioner-job.ts
  * and the sweepers that reconcile what crashes leave behind (sweepers/): holds whose lease
- * ran out, resources whose `expiresAt` passed, and history to prune.
+ * ran out, resources whose `expiresAt` passed, operations whose job ended without settling
+ * them, and history to prune; and what provisioners' watchers report (watch/).
  *
  * Invariants kept by every transaction of these modules:
  * - PROVISIONING ⇔ hold pending; RUNNING/STOPPED/RELEASING/RELEASED/EXPIRED ⇔ hold
@@ -18,17 +20,21 @@
  */
 import { sql } from 'kysely';
 import type { JobRunner } from '../jobs/job-runner.js';
+import type { MachineReport } from '../provisioner/capabilities.js';
 import type { EventSink } from '../provisioner/provisioner.js';
 import type { Executor } from '../storage/executor.js';
 import { allocateJob } from './jobs/allocate-job.js';
 import { cleanupJob } from './jobs/cleanup-job.js';
+import { operationJob } from './jobs/operation-job.js';
 import { PROVISIONER_JOBS, provisionerJob } from './jobs/provisioner-job.js';
 import { releaseJob } from './jobs/release-job.js';
 import { JOB_KINDS } from './jobs/resource-jobs.js';
 import { type ResourceRow, resourceSink } from './resource-mapper.js';
 import { sweepExpired } from './sweepers/expiry-sweeper.js';
 import { sweepHolds } from './sweepers/hold-sweeper.js';
+import { sweepOperations } from './sweepers/operation-sweeper.js';
 import { prune } from './sweepers/prune-sweeper.js';
+import { applyMachineReport } from './watch/machine-reports.js';
 import type { WorkerDeps } from './worker-deps.js';
 
 export class ResourceWorkflows {
@@ -43,6 +49,7 @@ export class ResourceWorkflows {
     runner.register(JOB_KINDS.allocate, allocateJob(this.#d));
     runner.register(JOB_KINDS.release, releaseJob(this.#d));
     runner.register(JOB_KINDS.cleanup, cleanupJob(this.#d));
+    runner.register(JOB_KINDS.operate, operationJob(this.#d));
     runner.register(PROVISIONER_JOBS, provisionerJob(this.#d));
   }
 
@@ -51,11 +58,17 @@ export class ResourceWorkflows {
    * resources past `expiresAt`, prune old rate-limit windows and finished jobs. Safe on
    * every replica at once.
    */
-  async sweep(): Promise<{ holdsReconciled: number; expired: number }> {
+  async sweep(): Promise<{ holdsReconciled: number; expired: number; operationsFailed: number }> {
     const holdsReconciled = await sweepHolds(this.#d);
     const expired = await sweepExpired(this.#d);
+    const operationsFailed = await sweepOperations(this.#d);
     await prune(this.#d, this.#d.clock.now());
-    return { holdsReconciled, expired };
+    return { holdsReconciled, expired, operationsFailed };
+  }
+
+  /** Apply what a provisioner's watcher reports about one of its machines. */
+  report(provisioner: string, resourceId: string, report: MachineReport): Promise<void> {
+    return applyMachineReport(this.#d, provisioner, resourceId, report);
   }
 
   /** Events a provisioner emits while working on `row` are stored against the resource. */

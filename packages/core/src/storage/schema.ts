@@ -1,6 +1,8 @@
 /** Kysely table types. Column names are snake_case in SQL; services map them to domain types. */
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 import type { ResourceKind, ResourceSpec, ResourceStatus } from '../domain.js';
+import type { ResourceDevice } from '../operation-domain.js';
+import type { OperationRecord, OutcomeRecord } from '../resources/operations/operation-records.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -27,7 +29,7 @@ export interface LedgerEntriesTable {
   account_id: string;
   /** Signed change to the balance: grants positive, charges negative. */
   amount: number;
-  kind: 'grant' | 'charge' | 'adjustment';
+  kind: 'grant' | 'charge' | 'adjustment' | 'refund';
   reservation_id: string | null;
   resource_id: string | null;
   actor_id: string | null;
@@ -36,12 +38,15 @@ export interface LedgerEntriesTable {
 }
 
 export type ReservationState = 'pending' | 'committed' | 'released' | 'expired';
+/** What a hold is for: an allocation (swept when its lease runs out) or a pending resize (never swept). */
+export type ReservationPurpose = 'allocation' | 'resize';
 
 export interface ReservationsTable {
   id: string;
   account_id: string;
   amount: number;
   state: ReservationState;
+  purpose: ColumnType<ReservationPurpose, ReservationPurpose | undefined, ReservationPurpose>;
   resource_id: string | null;
   /** Credits actually charged on commit (≤ amount). */
   charged: number | null;
@@ -78,6 +83,16 @@ export interface ResourcesTable {
   error: string | null;
   /** Error code of a failed allocation, so retries of the request answer the same. */
   error_code: string | null;
+  /** The operation in flight (power, resize, hotplug); claimed with `where operation is null`. */
+  operation: Json<OperationRecord> | null;
+  last_operation: Json<OutcomeRecord> | null;
+  /** A resize stored at the provider, applied when the machine boots with it. */
+  pending_spec: Json<ResourceSpec> | null;
+  /** Price of the pending resize minus the current price (credits; held when positive). */
+  resize_delta: number | null;
+  /** The hold of a bigger resize, from its request until it is applied, reverted, failed or released. */
+  resize_reservation_id: string | null;
+  devices: ColumnType<ResourceDevice[], string | undefined, string>;
   created_at: Timestamp;
   updated_at: Timestamp;
   released_at: NullableTimestamp;

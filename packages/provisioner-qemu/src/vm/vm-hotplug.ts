@@ -26,9 +26,9 @@ function invalid(field: string, message: string): SlipwayError {
   return new SlipwayError('VALIDATION_FAILED', `${field}: ${message}`, { details: { field } });
 }
 
-/** A device id already in use. (INVALID_STATE until the core has a CONFLICT code.) */
+/** A device id already in use. */
 const duplicate = (id: string) =>
-  new SlipwayError('INVALID_STATE', `a device ${id} is already attached`, { details: { field: 'id' } });
+  new SlipwayError('CONFLICT', `a device ${id} is already attached`, { details: { field: 'id' } });
 
 function parseDevice(device: HotplugDevice): { sizeGb?: number } {
   if (!DEVICE_ID.test(device.id)) invalidThrow('id', 'device ids are 1-32 of [A-Za-z0-9_.-]');

@@ -69,6 +69,21 @@ export class CapacityExhaustedError extends TypedError {
   }
 }
 
+export class NotSupportedError extends TypedError {
+  get provisioner(): string | null {
+    return stringDetail(this.details.provisioner);
+  }
+  get capability(): string | null {
+    return stringDetail(this.details.capability);
+  }
+}
+
+export class ConflictError extends TypedError {
+  get operation(): string | null {
+    return stringDetail(this.details.operation);
+  }
+}
+
 export class RateLimitedError extends TypedError {
   get retryAfterSeconds(): number {
     return numberDetail(this.details.retryAfterSeconds);
@@ -91,6 +106,8 @@ const CLASS_BY_CODE: Partial<Record<ErrorCode, new (source: SlipwayError) => Typ
   REQUEST_IN_PROGRESS: RequestInProgressError,
   CAPACITY_EXHAUSTED: CapacityExhaustedError,
   RATE_LIMITED: RateLimitedError,
+  NOT_SUPPORTED: NotSupportedError,
+  CONFLICT: ConflictError,
 };
 
 export function toTypedError(error: SlipwayError): SlipwayError {

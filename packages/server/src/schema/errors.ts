@@ -6,11 +6,13 @@ import { ERROR_CODES, type ErrorCode, type SlipwayError } from '@slipway/core';
 import { builder } from '../builder.js';
 import {
   CapacityExhaustedError,
+  ConflictError,
   ForbiddenError,
   IdempotencyMismatchError,
   InsufficientCreditsError,
   InvalidStateError,
   NotFoundError,
+  NotSupportedError,
   ProvisionerError,
   RateLimitedError,
   RequestInProgressError,
@@ -130,5 +132,24 @@ builder.objectType(RateLimitedError, {
   interfaces: [ErrorInterface],
   fields: (t) => ({
     retryAfterSeconds: t.int({ resolve: (e) => e.retryAfterSeconds }),
+  }),
+});
+
+builder.objectType(NotSupportedError, {
+  name: 'NotSupportedError',
+  description: 'The resource’s provisioner cannot do this (no power control, no hotplug, ...); nothing was written.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    provisioner: t.string({ nullable: true, resolve: (e) => e.provisioner }),
+    capability: t.string({ nullable: true, description: 'The capability it lacks.', resolve: (e) => e.capability }),
+  }),
+});
+
+builder.objectType(ConflictError, {
+  name: 'ConflictError',
+  description: 'Another operation is in flight on the resource; retry when it has ended. Nothing was written.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    operation: t.string({ nullable: true, description: 'The action in flight.', resolve: (e) => e.operation }),
   }),
 });

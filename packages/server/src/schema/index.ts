@@ -10,6 +10,7 @@ import './root.js';
 import './errors.js';
 import './account.js';
 import './resource.js';
+import './resource-operations.js';
 import './quote.js';
 import './event.js';
 import './provisioner.js';

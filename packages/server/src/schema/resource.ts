@@ -25,7 +25,7 @@ import { CreateResourceInput, ResourceKindEnum, toCoreInput } from './resource-i
 
 export const ResourceStatusEnum = builder.enumType('ResourceStatus', { values: RESOURCE_STATUSES });
 
-const ResourceSpecType = builder.objectRef<ResourceSpec>('ResourceSpec').implement({
+export const ResourceSpecType = builder.objectRef<ResourceSpec>('ResourceSpec').implement({
   fields: (t) => ({
     vcpu: t.exposeFloat('vcpu'),
     memoryMb: t.exposeInt('memoryMb'),

@@ -4,6 +4,7 @@
  * raises a critical event and keeps retrying at the backoff cap.
  */
 import type { Job, JobHandler } from '../../jobs/job-runner.js';
+import { dropResize } from '../operations/resize-credits.js';
 import { resourceSink, toAllocation } from '../resource-mapper.js';
 import { markReleased, resourceById } from '../resource-repository.js';
 import type { WorkerDeps } from '../worker-deps.js';
@@ -30,6 +31,9 @@ async function release(d: WorkerDeps, job: Job, signal: AbortSignal): Promise<vo
   await d.db.transaction().execute(async (trx) => {
     const now = d.clock.now();
     if (!(await markReleased(trx, row.id, expired, now))) return;
+    // An expiry claims RELEASING without the release flow: a pending resize's hold ends here then.
+    const current = await resourceById(trx, row.id, true);
+    if (current?.resize_reservation_id) await dropResize(trx, d, current);
     await d.events.append(trx, {
       type: 'vm',
       action: expired ? 'resource.expired' : 'resource.released',

@@ -13,6 +13,7 @@ export const JOB_KINDS = {
   allocate: 'resource.allocate',
   release: 'resource.release',
   cleanup: 'resource.cleanup',
+  operate: 'resource.operate',
 } as const;
 
 /** Attempts of jobs that must eventually succeed (releases, cleanups): effectively forever. */
@@ -22,6 +23,8 @@ export const jobKeys = {
   allocate: (id: string) => `allocate:${id}`,
   release: (id: string) => `release:${id}`,
   cleanup: (id: string) => `cleanup:${id}`,
+  /** Per operation, not per resource: the next operation's job must not be deduped against a finishing one. */
+  operate: (operationId: string) => `operate:${operationId}`,
 };
 
 /** Why a release was asked for, carried in its payload. */
@@ -39,11 +42,19 @@ export interface ResourceJobs {
    * nothing yet) cannot swallow it.
    */
   cleanup(db: Executor, now: Date, resourceId: string, opts?: { dedupe?: boolean }): Promise<number | undefined>;
+  /**
+   * Run the resource's claimed operation (power, resize, hotplug) at the provisioner; one job
+   * per operation (the resource's operation slot allows one at a time).
+   */
+  operate(db: Executor, now: Date, resourceId: string, operationId: string): Promise<number | undefined>;
   /** Run the job on this replica now if nobody has taken it. */
   runNow(jobId: number): Promise<boolean>;
 }
 
-export function resourceJobs(base: JobScheduler, policy: Pick<ResourcePolicy, 'allocateAttempts'>): ResourceJobs {
+export function resourceJobs(
+  base: JobScheduler,
+  policy: Pick<ResourcePolicy, 'allocateAttempts' | 'operationAttempts'>,
+): ResourceJobs {
   const scheduler = pinnedToResourceHost(base);
   return {
     allocate: (db, now, resourceId) =>
@@ -66,6 +77,13 @@ export function resourceJobs(base: JobScheduler, policy: Pick<ResourcePolicy, 'a
         payload: { resourceId },
         ...((opts.dedupe ?? true) ? { key: jobKeys.cleanup(resourceId) } : {}),
         maxAttempts: RETRY_FOREVER,
+      }),
+    operate: (db, now, resourceId, operationId) =>
+      scheduler.enqueue(db, now, {
+        kind: JOB_KINDS.operate,
+        payload: { resourceId, operationId },
+        key: jobKeys.operate(operationId),
+        maxAttempts: policy.operationAttempts,
       }),
     runNow: (jobId) => scheduler.runNow(jobId),
   };

@@ -18,6 +18,8 @@ export async function sweepHolds(d: WorkerDeps): Promise<number> {
     .selectFrom('reservations')
     .select(['id', 'resource_id'])
     .where('state', '=', 'pending')
+    // A resize hold is no allocation's: its resize settles it (operations/resize-credits.ts).
+    .where('purpose', '=', 'allocation')
     .where('expires_at', '<', now)
     .limit(100)
     .execute();

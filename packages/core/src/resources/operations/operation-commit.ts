@@ -1,0 +1,188 @@
+/**
+ * How an operation ends, each in one transaction that re-reads the resource under lock and
+ * acts only if the operation is still the one in flight (a duplicate run or a late runner
+ * finds it settled and does nothing): the provisioner's answer is stored (status, pending
+ * resize, devices, credits), the slot is freed, the outcome and its events are written.
+ * A resource released (or failed) meanwhile stores nothing: the operation fails, undoing its claim.
+ */
+
+import type { Transaction, UpdateObject } from 'kysely';
+import { errorMessage, isSlipwayError, SlipwayError } from '../../errors.js';
+import type { NewEvent } from '../../events/event-log.js';
+import type { DetachResult, PowerResult, ReconfigureResult } from '../../provisioner/capabilities.js';
+import { jsonb } from '../../storage/executor.js';
+import type { SlipwayDatabase } from '../../storage/schema.js';
+import type { ResourceRow } from '../resource-mapper.js';
+import { resourceById } from '../resource-repository.js';
+import type { WorkerDeps } from '../worker-deps.js';
+import { withDeviceState, withoutDevice } from './devices.js';
+import type { OperationRecord, OutcomeRecord } from './operation-records.js';
+import { applyPendingResize, dropResize } from './resize-credits.js';
+
+/** What the provisioner answered. */
+export interface OperationResult {
+  power?: PowerResult;
+  reconfigure?: ReconfigureResult;
+  detach?: DetachResult;
+}
+
+export type CommitDeps = Pick<WorkerDeps, 'db' | 'ledger' | 'events' | 'clock'>;
+type Trx = Transaction<SlipwayDatabase>;
+
+/**
+ * Statuses in which a machine exists and its operations take effect. A string list, so a
+ * status another branch adds (UNKNOWN: its host stopped heartbeating) joins by name.
+ */
+export const LIVE_STATUSES: readonly string[] = ['RUNNING', 'STOPPED', 'UNKNOWN'];
+
+export async function commitOperation(
+  d: CommitDeps,
+  resourceId: string,
+  op: OperationRecord,
+  result: OperationResult,
+): Promise<void> {
+  await d.db.transaction().execute(async (trx) => {
+    const row = await resourceById(trx, resourceId, true);
+    if (row?.operation?.id !== op.id) return;
+    if (!LIVE_STATUSES.includes(row.status)) {
+      // Released or failed meanwhile: nothing is stored, what the claim wrote (a hold) is undone.
+      const gone = new SlipwayError('INVALID_STATE', `the resource became ${row.status} during ${op.action}`);
+      const events = await compensate(trx, d, row, op, gone.message);
+      await finish(trx, d, row, op, gone);
+      for (const event of events) await d.events.append(trx, event);
+      return;
+    }
+    const events = await storeResult(trx, d, row, op, result);
+    await finish(trx, d, row, op, null);
+    for (const event of events) await d.events.append(trx, event);
+  });
+}
+
+/** The operation will not complete: undo what its claim wrote (a hold, a device), record why. */
+export async function failOperation(d: CommitDeps, resourceId: string, operationId: string, error: unknown) {
+  await d.db.transaction().execute(async (trx) => {
+    const row = await resourceById(trx, resourceId, true);
+    const op = row?.operation;
+    if (!row || op?.id !== operationId) return;
+    const events = await compensate(trx, d, row, op, errorMessage(error));
+    await finish(trx, d, row, op, error);
+    for (const event of events) await d.events.append(trx, event);
+  });
+}
+
+async function storeResult(
+  trx: Trx,
+  d: CommitDeps,
+  row: ResourceRow,
+  op: OperationRecord,
+  result: OperationResult,
+): Promise<NewEvent[]> {
+  const event = eventOf(row, op);
+  const now = d.clock.now();
+  const set = (values: UpdateObject<SlipwayDatabase, 'resources'>) =>
+    trx.updateTable('resources').set(values).where('id', '=', row.id).execute();
+  switch (op.action) {
+    case 'RESIZE': {
+      await set({ pending_spec: jsonb(op.spec), resize_delta: op.delta, updated_at: now });
+      const pending = { ...row, pending_spec: op.spec, resize_delta: op.delta };
+      const applied =
+        result.reconfigure?.appliedAt === 'now'
+          ? await applyPendingResize(trx, d, pending, 'applied-now', op.requestedBy)
+          : null;
+      return [applied ?? event('resource.resize_pending', { spec: op.spec, delta: op.delta }), succeeded(row, op)];
+    }
+    case 'REVERT_RESIZE': {
+      const { released } = await dropResize(trx, d, row);
+      return [event('resource.resize_reverted', { spec: row.pending_spec, released }), succeeded(row, op)];
+    }
+    case 'ATTACH_DEVICE':
+      await set({ devices: jsonb(withDeviceState(row.devices, op.device.id, 'ATTACHED')), updated_at: now });
+      return [event('resource.device_attached', { device: op.device }), succeeded(row, op)];
+    case 'DETACH_DEVICE': {
+      if (result.detach?.state === 'pending') {
+        return [event('resource.device_detach_pending', { deviceId: op.deviceId }), succeeded(row, op)];
+      }
+      await set({ devices: jsonb(withoutDevice(row.devices, op.deviceId)), updated_at: now });
+      return [event('resource.device_detached', { deviceId: op.deviceId }), succeeded(row, op)];
+    }
+    default: {
+      // Power: a boot also finishes every detach the guest never acknowledged (a reset drops them).
+      const status = op.action === 'STOP' ? 'STOPPED' : 'RUNNING';
+      const dropped = status === 'RUNNING' ? row.devices.filter((x) => x.state === 'DETACHING') : [];
+      const devices = row.devices.filter((x) => !dropped.includes(x));
+      await set({ status, devices: jsonb(devices), updated_at: now });
+      const events = dropped.map((x) => event('resource.device_detached', { deviceId: x.id, reason: 'reboot' }));
+      const resized = result.power?.running
+        ? await applyPendingResize(trx, d, row, result.power.running, op.requestedBy)
+        : null;
+      return [...events, ...(resized ? [resized] : []), succeeded(row, op, { from: row.status, to: status })];
+    }
+  }
+}
+
+async function compensate(
+  trx: Trx,
+  d: CommitDeps,
+  row: ResourceRow,
+  op: OperationRecord,
+  error: string,
+): Promise<NewEvent[]> {
+  const event = eventOf(row, op, 'warning');
+  const now = d.clock.now();
+  let extra: Record<string, unknown> = {};
+  const out: NewEvent[] = [];
+  if (op.action === 'RESIZE' && op.reservationId !== null && row.resize_reservation_id === op.reservationId) {
+    extra = await dropResize(trx, d, row);
+  } else if (op.action === 'ATTACH_DEVICE') {
+    const devices = withoutDevice(row.devices, op.device.id);
+    await trx
+      .updateTable('resources')
+      .set({ devices: jsonb(devices), updated_at: now })
+      .where('id', '=', row.id)
+      .execute();
+    out.push(event('resource.device_attach_failed', { device: op.device, error }));
+  } else if (op.action === 'DETACH_DEVICE') {
+    const devices = withDeviceState(row.devices, op.deviceId, 'ATTACHED', error);
+    await trx
+      .updateTable('resources')
+      .set({ devices: jsonb(devices), updated_at: now })
+      .where('id', '=', row.id)
+      .execute();
+    out.push(event('resource.device_detach_failed', { deviceId: op.deviceId, error }));
+  }
+  out.push(event('resource.action_failed', { action: op.action, operationId: op.id, error, ...extra }));
+  return out;
+}
+
+/** Free the slot and record the outcome. */
+async function finish(trx: Trx, d: CommitDeps, row: ResourceRow, op: OperationRecord, error: unknown) {
+  const outcome: OutcomeRecord = {
+    id: op.id,
+    action: op.action,
+    state: error === null ? 'SUCCEEDED' : 'FAILED',
+    error: error === null ? null : errorMessage(error),
+    code: error === null ? null : isSlipwayError(error) ? error.code : 'PROVISIONER_FAILED',
+    finishedAt: d.clock.now().toISOString(),
+  };
+  await trx
+    .updateTable('resources')
+    .set({ operation: null, last_operation: jsonb(outcome), updated_at: d.clock.now() })
+    .where('id', '=', row.id)
+    .where('operation', 'is not', null)
+    .execute();
+}
+
+const eventOf =
+  (row: ResourceRow, op: OperationRecord, severity: NewEvent['severity'] = 'info') =>
+  (action: string, data: Record<string, unknown>): NewEvent => ({
+    type: 'vm',
+    action,
+    severity,
+    actorId: op.requestedBy,
+    ownerId: row.owner_id,
+    resourceId: row.id,
+    data: { operationId: op.id, ...data },
+  });
+
+const succeeded = (row: ResourceRow, op: OperationRecord, data: Record<string, unknown> = {}): NewEvent =>
+  eventOf(row, op)('resource.action_succeeded', { action: op.action, ...data });
