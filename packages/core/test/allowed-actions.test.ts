@@ -58,7 +58,7 @@ describe('allowedActions', () => {
     ['releasing', { status: 'RELEASING' }, []],
     ['released', { status: 'RELEASED' }, []],
     ['expired', { status: 'EXPIRED' }, []],
-    ['a status this code does not know (UNKNOWN)', { status: 'UNKNOWN' }, []],
+    ['unknown (its host went silent): only release', { status: 'UNKNOWN' }, ['RELEASE']],
   ])('%s', (_name, over, expected) => {
     expect(allowedActions(ctx(over))).toEqual(expected);
   });
