@@ -7,11 +7,16 @@ import { createSlipway, HostService, LocalHosts, type Slipway, silentLogger } fr
 import { createTestStorage, type ManualClock, manualClock, type TestStorage } from '../src/testing/index.js';
 import { boxProvisioner, type HostCall, type HostMachines } from './support/host-provisioner.js';
 
-/** Holds the next `executeTakeFirst` of an UPDATE at the gate once armed; says when one reached it and finished. */
+/**
+ * Holds the next `executeTakeFirst` once armed at the gate until `open` resolves; says when one
+ * reached it and finished, and counts the UPDATEs begun meanwhile (while it was held).
+ */
 interface Gate {
   armed: boolean;
   open: Promise<void>;
   reached: () => void;
+  held: boolean;
+  updatesWhileHeld: number;
   finished: boolean;
 }
 
@@ -24,13 +29,16 @@ function gated<T extends object>(target: T, gate: Gate): T {
       if (p === 'executeTakeFirst' && gate.armed) {
         gate.armed = false;
         return async (...args: unknown[]) => {
+          gate.held = true;
           gate.reached();
           await gate.open;
+          gate.held = false;
           const out = await (v as (...a: unknown[]) => unknown).apply(t, args);
           gate.finished = true;
           return out;
         };
       }
+      if (p === 'updateTable' && gate.held) gate.updatesWhileHeld += 1;
       return (...args: unknown[]) => {
         const r = (v as (...a: unknown[]) => unknown).apply(t, args);
         return p === 'updateTable' || (r && typeof r === 'object' && 'executeTakeFirst' in r && p !== 'transaction')
@@ -67,7 +75,14 @@ describe('stopping host heartbeats', () => {
     });
     let reachedGate!: () => void;
     reached = new Promise<void>((r) => (reachedGate = r));
-    gate = { armed: false, open: new Promise<void>((r) => (open = r)), reached: reachedGate, finished: false };
+    gate = {
+      armed: false,
+      open: new Promise<void>((r) => (open = r)),
+      reached: reachedGate,
+      held: false,
+      updatesWhileHeld: 0,
+      finished: false,
+    };
     const local = new LocalHosts('replica-x', { heartbeatMs, staleAfterMs: 10_000 });
     const hosts = new HostService({
       db: gated(storage.db, gate),
@@ -98,12 +113,14 @@ describe('stopping host heartbeats', () => {
     expect(local.serves('h1')).toBe(false);
   });
 
-  it('stop() waits for the heartbeat its timer started', async () => {
+  it('stop() waits for the heartbeat its timer started before letting go of the host', async () => {
     const { hosts } = await setup(5);
     await hosts.start();
     gate.armed = true; // the timer's next heartbeat waits at the gate
     await reached;
     const stopped = hosts.stop();
+    await new Promise((r) => setImmediate(r)); // let stop() go as far as it goes without the heartbeat
+    expect(gate.updatesWhileHeld).toBe(0); // it has not marked the host stopped under the heartbeat
     open();
     await stopped;
     expect(gate.finished).toBe(true);

@@ -6,7 +6,8 @@
  *   resource.cleanup   make sure nothing is left at the provider after a failed allocate jobs/cleanup-job.ts
  *   provisioner:*      a provisioner's own jobs                                          jobs/provisioner-job.ts
  * and the sweepers that reconcile what crashes leave behind (sweepers/): holds whose lease
- * ran out, resources whose `expiresAt` passed, and history to prune.
+ * ran out (or whose host went silent for good), resources whose `expiresAt` passed, and
+ * history to prune.
  *
  * Invariants kept by every transaction of these modules:
  * - PROVISIONING ⇔ hold pending; RUNNING/STOPPED/RELEASING/RELEASED/EXPIRED ⇔ hold
