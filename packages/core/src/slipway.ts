@@ -215,6 +215,9 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       if (sweepTimer) clearTimeout(sweepTimer);
       sweepTimer = undefined;
       await watchers.stop();
+      // Heartbeats first, so none can claim a host back; the hosts are let go only once the
+      // runner stopped, so no other replica runs their jobs while ours still finish.
+      await hostService.stopHeartbeats();
       await runner.stop();
       await hostService.stop();
       // The caller may have closed storage it owns already; unsubscribing is then moot.

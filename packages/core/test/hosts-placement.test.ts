@@ -19,11 +19,21 @@ const admin: Actor = { id: 'admin', role: 'admin' };
 const alice: Actor = { id: 'alice', role: 'user' };
 const HALF = { vcpu: 2, memoryMb: 2048, diskGb: 10 }; // half a box host
 const box = (over: Record<string, unknown> = {}) => ({ name: 'vm', provisioner: 'box', spec: HALF, ...over });
+interface Failure {
+  code: string;
+  message?: string;
+  details?: Record<string, unknown>;
+}
 const failure = (p: Promise<unknown>) =>
   p.then(
-    () => ({ code: 'resolved' }) as { code: string; details?: Record<string, unknown> },
-    (e: { code?: string; details?: Record<string, unknown> }) => ({ code: e.code ?? String(e), details: e.details }),
+    (): Failure => ({ code: 'resolved' }),
+    (e: { code?: string; message?: string; details?: Record<string, unknown> }): Failure => ({
+      code: e.code ?? String(e),
+      message: e.message,
+      details: e.details,
+    }),
   );
+const messageOf = (f: Failure) => f.message ?? '';
 
 describe.each(engines)('host placement on %s', (engine) => {
   let storage: TestStorage;
@@ -103,11 +113,14 @@ describe.each(engines)('host placement on %s', (engine) => {
     const onH2 = await a.resources.create(alice, box({ name: 'on-h2', host: 'h2' }));
     expect(onH2.host).toBe('h2');
     await a.resources.create(alice, box({ name: 'also-h2', host: 'h2' }));
-    expect(await failure(a.resources.create(alice, box({ name: 'full', host: 'h2' })))).toMatchObject({
-      code: 'CAPACITY_EXHAUSTED',
-      details: { host: 'h2' },
-    });
-    expect(await failure(a.resources.create(alice, box({ name: 'nowhere', host: 'h9' })))).toMatchObject({
+    const full = await failure(a.resources.create(alice, box({ name: 'vm', host: 'h2' })));
+    expect(full).toMatchObject({ code: 'CAPACITY_EXHAUSTED', details: { host: 'h2' } });
+    // A user cannot tell an unknown host from a full one: same code, same message, no host list.
+    const unknown = await failure(a.resources.create(alice, box({ name: 'vm', host: 'h9' })));
+    expect(unknown).toMatchObject({ code: 'CAPACITY_EXHAUSTED', details: { provisioner: 'box', host: 'h9' } });
+    expect(messageOf(unknown)).toBe(messageOf(full).replace('h2', 'h9'));
+    // An admin learns it is unknown.
+    expect(await failure(a.resources.create(admin, box({ name: 'nowhere', host: 'h9' })))).toMatchObject({
       code: 'VALIDATION_FAILED',
       details: { field: 'host' },
     });
@@ -131,9 +144,12 @@ describe.each(engines)('host placement on %s', (engine) => {
     clock.advance(10_001);
     await b.hosts.heartbeat(); // h2 keeps beating; h1 is silent past staleAfterMs
     expect((await a.resources.quote(alice, box())).host).toBe('h2');
-    expect(await failure(a.resources.create(alice, box({ name: 'x', host: 'h1' })))).toMatchObject({
+    const down = await failure(a.resources.create(alice, box({ name: 'x', host: 'h1' })));
+    expect(down).toMatchObject({ code: 'CAPACITY_EXHAUSTED', details: { host: 'h1' } });
+    expect(messageOf(down)).toBe('no room for 2 vCPU, 2048 MB, 10 GB on the requested host h1 of box');
+    expect(await failure(a.resources.create(admin, box({ name: 'x', host: 'h1' })))).toMatchObject({
       code: 'CAPACITY_EXHAUSTED',
-      details: { host: 'h1' },
+      message: 'host h1 is not up (no recent heartbeat)',
     });
     await a.resources.create(alice, box({ name: 'p1' }));
     await a.resources.create(alice, box({ name: 'p2' }));
@@ -143,10 +159,18 @@ describe.each(engines)('host placement on %s', (engine) => {
       host: null,
     });
     expect(await a.resources.quote(alice, box({ spec: { ...HALF, vcpu: 0.5 } }))).toMatchObject({ admitted: false });
-    await expect(a.resources.quote(alice, box({ host: 'h9' }))).rejects.toMatchObject({
+    expect(await a.resources.quote(alice, box({ host: 'h9' }))).toMatchObject({
+      admitted: false,
+      reason: 'CAPACITY_EXHAUSTED',
+    });
+    await expect(a.resources.quote(admin, box({ host: 'h9' }))).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
       details: { field: 'host' },
     });
+    // No host count or names for users when every host is full.
+    const everyFull = await failure(a.resources.create(alice, box({ name: 'p3' })));
+    expect(messageOf(everyFull)).toBe('no room for 2 vCPU, 2048 MB, 10 GB on any host of box');
+    expect(messageOf(await failure(a.resources.create(admin, box({ name: 'p3' }))))).toContain('any of 1 live host(s)');
     const hosts = await a.hosts.list(admin);
     expect(hosts.map((h) => [h.name, h.state, h.used.memoryMb, h.capacity])).toEqual([
       ['h1', 'STALE', 0, BOX_CAPACITY],

@@ -1,7 +1,8 @@
 /**
  * Hosts through GraphQL: a create on a host-placed provisioner shows its `host`, a requested
- * host is honoured or refused as a ValidationError, a full host answers CapacityExhaustedError,
- * quotes say why not, and only admins list `hosts`.
+ * host is honoured, or refused (an unknown one: CapacityExhaustedError to users, like a full
+ * one, and a ValidationError to admins), a full host answers CapacityExhaustedError, quotes
+ * say why not, and only admins list `hosts`.
  */
 import { type Actor, defineProvisioner } from '@slipway/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,11 +45,11 @@ describe('hosts over GraphQL', () => {
   });
   afterAll(() => t.close());
 
-  const create = (name: string, extra: Record<string, unknown> = {}) =>
+  const create = (name: string, extra: Record<string, unknown> = {}, token = alice) =>
     t.gql<{ createResource: Record<string, unknown> }>(
       CREATE,
       { input: { name, provisioner: 'rack', spec: SPEC, ...extra } },
-      alice,
+      token,
     );
 
   it('places creates on the host, refuses an unknown host, and answers CapacityExhaustedError when full', async () => {
@@ -57,13 +58,20 @@ describe('hosts over GraphQL', () => {
     const named = await create('two', { host: 'rack-1' });
     expect(named.data?.createResource).toMatchObject({ data: { host: 'rack-1' } });
     const unknown = await create('three', { host: 'rack-9' });
-    expect(unknown.data?.createResource).toMatchObject({ __typename: 'ValidationError', field: 'host' });
+    expect(unknown.data?.createResource).toEqual({
+      __typename: 'CapacityExhaustedError',
+      code: 'CAPACITY_EXHAUSTED',
+      message: 'no room for 1 vCPU, 1024 MB, 5 GB on the requested host rack-9 of rack',
+    });
+    const unknownToAdmin = await create('three', { host: 'rack-9' }, admin);
+    expect(unknownToAdmin.data?.createResource).toMatchObject({ __typename: 'ValidationError', field: 'host' });
     const quote = await t.gql(QUOTE, { input: { name: 'q', provisioner: 'rack', spec: SPEC } }, alice);
     expect(quote.data).toEqual({ quote: { data: { admitted: false, reason: 'CAPACITY_EXHAUSTED', host: null } } });
     const full = await create('four');
-    expect(full.data?.createResource).toMatchObject({
+    expect(full.data?.createResource).toEqual({
       __typename: 'CapacityExhaustedError',
       code: 'CAPACITY_EXHAUSTED',
+      message: 'no room for 1 vCPU, 1024 MB, 5 GB on any host of rack',
     });
   });
 

@@ -7,6 +7,11 @@
  * hosts' rows (FOR UPDATE, in name order), so concurrent creates place one after another and
  * none can overfill a host; the lock is held until the resource row is committed.
  * `previewPlacement` answers the same question without locks, for quotes.
+ *
+ * What the errors tell depends on who asks: admins learn that a requested host is unknown
+ * (VALIDATION_FAILED naming `host`) or not up, and how many hosts are live; users get one
+ * CAPACITY_EXHAUSTED for a requested host that is unknown, down or full, and no host names
+ * or counts, so they cannot probe which hosts exist.
  */
 import type { ResourceSpec } from '../domain.js';
 import { SlipwayError } from '../errors.js';
@@ -18,11 +23,13 @@ export interface PlacementRequest {
   spec: ResourceSpec;
   /** The host the request names, if any. */
   requested?: string | undefined;
+  /** Whether an admin asks: errors then say precisely what is wrong with the requested host. */
+  admin: boolean;
   now: Date;
   staleBefore: Date;
 }
 
-/** Choose and lock a host; throws VALIDATION_FAILED (`host`) or CAPACITY_EXHAUSTED. Use in a transaction. */
+/** Choose and lock a host; throws CAPACITY_EXHAUSTED (or, to admins, VALIDATION_FAILED `host`). Use in a transaction. */
 export async function placeResource(trx: Executor, req: PlacementRequest): Promise<string> {
   const outcome = await choose(trx, req, true);
   if (typeof outcome === 'string') return outcome;
@@ -48,7 +55,9 @@ async function choose(db: Executor, req: PlacementRequest, lock: boolean): Promi
     .orderBy('name');
   if (req.requested !== undefined) q = q.where('name', '=', req.requested);
   const live = await (lock ? q.forUpdate() : q).execute();
-  if (req.requested !== undefined && live.length === 0) return requestedHostProblem(db, req);
+  if (req.requested !== undefined && live.length === 0) {
+    return req.admin ? requestedHostProblem(db, req) : capacityExhausted(req, live);
+  }
   const usage = await hostUsage(
     db,
     live.map((h) => h.name),
@@ -74,7 +83,7 @@ function freeAfter(capacity: HostCapacity, used: HostCapacity, spec: ResourceSpe
   };
 }
 
-/** A named host that is not live: unknown (or another provisioner's) is bad input; down is no capacity. */
+/** To admins: a named host that is not live is unknown (or another provisioner's: bad input), or down. */
 async function requestedHostProblem(db: Executor, req: PlacementRequest): Promise<SlipwayError> {
   const name = req.requested as string;
   const row = await db.selectFrom('hosts').select(['provisioner']).where('name', '=', name).executeTakeFirst();
@@ -88,11 +97,16 @@ async function requestedHostProblem(db: Executor, req: PlacementRequest): Promis
   });
 }
 
+/** No room. Users learn nothing about the hosts; a requested host is echoed back, nothing more. */
 function capacityExhausted(req: PlacementRequest, live: readonly HostRow[]): SlipwayError {
-  const where = req.requested !== undefined ? `host ${req.requested}` : `any of ${live.length} live host(s)`;
-  return new SlipwayError(
-    'CAPACITY_EXHAUSTED',
-    `no room for ${req.spec.vcpu} vCPU, ${req.spec.memoryMb} MB, ${req.spec.diskGb} GB on ${where} of ${req.provisioner}`,
-    { details: { provisioner: req.provisioner, ...(req.requested !== undefined ? { host: req.requested } : {}) } },
-  );
+  const size = `${req.spec.vcpu} vCPU, ${req.spec.memoryMb} MB, ${req.spec.diskGb} GB`;
+  const where =
+    req.requested !== undefined
+      ? `on the requested host ${req.requested} of ${req.provisioner}`
+      : req.admin
+        ? `on any of ${live.length} live host(s) of ${req.provisioner}`
+        : `on any host of ${req.provisioner}`;
+  return new SlipwayError('CAPACITY_EXHAUSTED', `no room for ${size} ${where}`, {
+    details: { provisioner: req.provisioner, ...(req.requested !== undefined ? { host: req.requested } : {}) },
+  });
 }

@@ -2,6 +2,7 @@
 import { type Selectable, sql } from 'kysely';
 import { TERMINAL_STATUSES } from '../domain.js';
 import type { HostDescriptor } from '../provisioner/capabilities.js';
+import { JOB_KINDS } from '../resources/jobs/resource-jobs.js';
 import type { Executor } from '../storage/executor.js';
 import type { HostsTable } from '../storage/schema.js';
 
@@ -86,13 +87,19 @@ export async function stopHost(db: Executor, name: string, replicaId: string): P
 }
 
 export interface HostUsage extends HostCapacity {
-  /** Live (non-terminal) resources on the host. */
+  /** Resources that occupy the host (see `hostUsage`). */
   resources: number;
 }
 
 export const NO_USAGE: HostUsage = { vcpu: 0, memoryMb: 0, diskGb: 0, resources: 0 };
 
-/** What the live resources of each host take: the specs of every resource not yet terminal. */
+/**
+ * What the resources on each host take: the specs of every resource that may still have a
+ * machine there. That is every resource not yet terminal, and two kinds of FAILED ones: a
+ * machine that failed after it ran (external id set; it exists until its release, which
+ * moves it to RELEASING and then RELEASED), and a failed allocation whose cleanup job has
+ * not finished (a half-built machine may be there until it runs).
+ */
 export async function hostUsage(db: Executor, names: readonly string[]): Promise<Map<string, HostUsage>> {
   if (names.length === 0) return new Map();
   const rows = await db
@@ -105,7 +112,26 @@ export async function hostUsage(db: Executor, names: readonly string[]): Promise
       sql<number>`count(*)::float8`.as('n'),
     ])
     .where('host', 'in', names)
-    .where('status', 'not in', TERMINAL_STATUSES)
+    .where((eb) =>
+      eb.or([
+        eb('status', 'not in', TERMINAL_STATUSES),
+        eb.and([
+          eb('status', '=', 'FAILED'),
+          eb.or([
+            eb('external_id', 'is not', null),
+            eb.exists(
+              eb
+                .selectFrom('jobs')
+                .select('jobs.id')
+                .whereRef('jobs.host', '=', 'resources.host')
+                .where('jobs.kind', '=', JOB_KINDS.cleanup)
+                .where('jobs.state', 'in', ['queued', 'running'])
+                .where(sql<string>`jobs.payload->>'resourceId'`, '=', sql<string>`resources.id::text`),
+            ),
+          ]),
+        ]),
+      ]),
+    )
     .groupBy('host')
     .execute();
   return new Map(
@@ -114,6 +140,15 @@ export async function hostUsage(db: Executor, names: readonly string[]): Promise
       { vcpu: Number(r.vcpu), memoryMb: Number(r.memory_mb), diskGb: Number(r.disk_gb), resources: Number(r.n) },
     ]),
   );
+}
+
+/**
+ * Whether `name` has not heartbeated since `before` (whatever its state), or has no row:
+ * its replica is gone for at least that long.
+ */
+export async function hostSilentSince(db: Executor, name: string, before: Date): Promise<boolean> {
+  const row = await db.selectFrom('hosts').select('heartbeat_at').where('name', '=', name).executeTakeFirst();
+  return row === undefined || row.heartbeat_at < before;
 }
 
 export const capacityOf = (h: HostRow): HostCapacity => ({

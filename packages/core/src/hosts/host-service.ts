@@ -53,6 +53,10 @@ export class HostService {
   readonly #d: HostServiceDeps;
   readonly #restoring = new Map<string, Promise<number>>();
   #timer: NodeJS.Timeout | undefined;
+  /** The heartbeat the timer started and that has not finished. */
+  #beat: Promise<void> | undefined;
+  /** Set first thing by `stopHeartbeats()`: from then on no host is claimed (again). */
+  #stopping = false;
 
   constructor(deps: HostServiceDeps) {
     this.#d = deps;
@@ -68,12 +72,16 @@ export class HostService {
 
   /**
    * Register every host of this replica (HOST_IN_USE when another live replica holds one of
-   * the names: then none stays registered), then restore their UNKNOWN resources in the background.
+   * the names: then none stays registered), then restore their UNKNOWN resources in the
+   * background. CONFIG_INVALID when two of this replica's provisioners name the same host.
    */
   async register(): Promise<string[]> {
     const { local } = this.#d;
+    const descriptors = this.descriptors();
+    refuseSharedHostNames(descriptors);
+    this.#stopping = false;
     const claimed: string[] = [];
-    for (const { provisioner, host } of this.descriptors()) {
+    for (const { provisioner, host } of descriptors) {
       if (!(await this.#claim(provisioner, host))) {
         for (const name of claimed) await this.#release(name);
         throw new SlipwayError('HOST_IN_USE', `host ${host.name} is served by another live replica`, {
@@ -91,28 +99,34 @@ export class HostService {
     await this.register();
     if (this.#timer || this.descriptors().length === 0) return;
     const every = this.#d.local.settings.heartbeatMs;
-    const tick = () =>
-      void this.heartbeat()
+    const tick = () => {
+      this.#beat = this.heartbeat()
         .catch((error: unknown) => this.#d.logger.warn('host heartbeat failed', { error: errorMessage(error) }))
         .finally(() => {
-          if (this.#timer) this.#timer = setTimeout(tick, every);
+          this.#beat = undefined;
+          if (this.#timer && !this.#stopping) this.#timer = setTimeout(tick, every);
         });
+    };
     this.#timer = setTimeout(tick, every);
   }
 
   /**
    * One heartbeat of every host this replica registered. A host whose row is no longer ours
    * and up (marked stale while this replica was silent) is claimed again and its resources
-   * restored; one another replica took over meanwhile is dropped (its jobs are not ours).
+   * restored, unless this replica is stopping; one another replica took over meanwhile is
+   * dropped (its jobs are not ours).
    */
   async heartbeat(): Promise<void> {
     const { db, clock, local, logger } = this.#d;
     for (const { provisioner, host } of this.descriptors()) {
+      if (this.#stopping) return;
       if (!local.serves(host.name)) continue; // never registered here, or taken over
       if (await heartbeatHost(db, host.name, local.replicaId, clock.now())) {
         if (await this.#hasUnknown(host.name)) void this.restore(host.name);
         continue;
       }
+      // Stopping: stop() let go of the host (or is about to); claiming it back would pose as a live host.
+      if (this.#stopping) return;
       if (await this.#claim(provisioner, host)) {
         void this.restore(host.name);
         continue;
@@ -122,10 +136,20 @@ export class HostService {
     }
   }
 
-  /** Stop heartbeating and let go of this replica's hosts (their rows stay). */
-  async stop(): Promise<void> {
+  /**
+   * Stop heartbeating: no further tick, the one in flight awaited, and no host claimed again
+   * from now on. The hosts stay registered (their jobs may still be finishing); `stop()` lets go.
+   */
+  async stopHeartbeats(): Promise<void> {
+    this.#stopping = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    await this.#beat;
+  }
+
+  /** Stop heartbeating and let go of this replica's hosts (their rows stay). */
+  async stop(): Promise<void> {
+    await this.stopHeartbeats();
     await Promise.allSettled(this.#restoring.values());
     for (const name of this.#d.local.names()) await this.#release(name);
   }
@@ -140,7 +164,7 @@ export class HostService {
     if (!this.#d.local.serves(host)) return Promise.resolve(0);
     const running = this.#restoring.get(host);
     if (running) return running;
-    const run = restoreHostResources(this.#d, host)
+    const run = restoreHostResources({ ...this.#d, replicaId: this.#d.local.replicaId }, host)
       .catch((error: unknown) => {
         this.#d.logger.warn('host restore failed', { host, error: errorMessage(error) });
         return 0;
@@ -173,6 +197,7 @@ export class HostService {
   }
 
   async #claim(provisioner: string, host: HostDescriptor): Promise<boolean> {
+    if (this.#stopping) return false;
     const { db, clock, local, events } = this.#d;
     const now = clock.now();
     const claimed = await db.transaction().execute(async (trx) => {
@@ -212,5 +237,21 @@ export class HostService {
       .limit(1)
       .executeTakeFirst();
     return row !== undefined;
+  }
+}
+
+/** Two host-placed provisioners of one replica naming one host would claim it twice, as one. */
+function refuseSharedHostNames(descriptors: readonly { provisioner: string; host: HostDescriptor }[]): void {
+  const byName = new Map<string, string>();
+  for (const { provisioner, host } of descriptors) {
+    const other = byName.get(host.name);
+    if (other !== undefined) {
+      throw new SlipwayError(
+        'CONFIG_INVALID',
+        `host: provisioners ${other} and ${provisioner} both name host ${host.name}; each host-placed provisioner of a replica needs its own host name`,
+        { details: { field: 'host', host: host.name, provisioners: [other, provisioner] } },
+      );
+    }
+    byName.set(host.name, provisioner);
   }
 }

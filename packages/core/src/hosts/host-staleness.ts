@@ -1,8 +1,10 @@
 /**
  * Hosts that stopped heartbeating, and their return. A stale host's RUNNING/STOPPED
  * resources become UNKNOWN: not gone, not released, no credit moves; PROVISIONING and
- * RELEASING ones keep their status, since their pinned jobs wait for the host. When the host's
- * replica registers again it asks its provisioner about each UNKNOWN resource and restores it.
+ * RELEASING ones keep their status, since their pinned jobs wait for the host. One that turns
+ * RUNNING/STOPPED after its host went stale (an allocation its replica committed just before
+ * going silent) becomes UNKNOWN at the next sweep. When the host's replica registers again it
+ * asks its provisioner about each UNKNOWN resource and restores it, while it holds the host.
  */
 import type { Kysely } from 'kysely';
 import type { ResourceStatus } from '../domain.js';
@@ -13,6 +15,7 @@ import type { Clock, Logger } from '../provisioner/provisioner.js';
 import type { ProvisionerRegistry } from '../provisioner/registry.js';
 import { statusOf } from '../resources/refresh-flow.js';
 import { resourceSink, toAllocation } from '../resources/resource-mapper.js';
+import type { Executor } from '../storage/executor.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
 
 /** The statuses a stale host's resources leave for UNKNOWN. */
@@ -24,7 +27,10 @@ export interface StalenessDeps {
   clock: Clock;
 }
 
-/** Mark every newly stale host `stale` and its live resources UNKNOWN; returns how many hosts. Any replica. */
+/**
+ * Mark every newly stale host `stale` and its live resources UNKNOWN, and the live resources
+ * of hosts already stale too; returns how many hosts went stale. Any replica.
+ */
 export async function sweepStaleHosts(d: StalenessDeps, staleBefore: Date): Promise<number> {
   const candidates = await d.db
     .selectFrom('hosts')
@@ -34,6 +40,16 @@ export async function sweepStaleHosts(d: StalenessDeps, staleBefore: Date): Prom
     .execute();
   let n = 0;
   for (const { name } of candidates) if (await markStale(d, name, staleBefore)) n += 1;
+  // Cheap: few hosts are stale, and resources_host indexes (host, status).
+  const late = await d.db
+    .selectFrom('hosts')
+    .innerJoin('resources', 'resources.host', 'hosts.name')
+    .select('hosts.name')
+    .distinct()
+    .where('hosts.state', '=', 'stale')
+    .where('resources.status', 'in', LIVE)
+    .execute();
+  for (const { name } of late) await markLateUnknown(d, name);
   return n;
 }
 
@@ -49,37 +65,8 @@ async function markStale(d: StalenessDeps, name: string, staleBefore: Date): Pro
       .forUpdate()
       .executeTakeFirst();
     if (!host) return false;
-    const now = d.clock.now();
     await trx.updateTable('hosts').set({ state: 'stale' }).where('name', '=', name).execute();
-    const rows = await trx
-      .selectFrom('resources')
-      .select(['id', 'owner_id', 'status'])
-      .where('host', '=', name)
-      .where('status', 'in', LIVE)
-      .forUpdate()
-      .execute();
-    if (rows.length > 0) {
-      await trx
-        .updateTable('resources')
-        .set({ status: 'UNKNOWN', updated_at: now })
-        .where(
-          'id',
-          'in',
-          rows.map((r) => r.id),
-        )
-        .execute();
-    }
-    // Events last: an append holds the event-order lock until commit.
-    for (const r of rows) {
-      await d.events.append(trx, {
-        type: 'vm',
-        action: 'resource.status_changed',
-        severity: 'warning',
-        ownerId: r.owner_id,
-        resourceId: r.id,
-        data: { from: r.status, to: 'UNKNOWN', host: name, reason: 'host_stale' },
-      });
-    }
+    const marked = await markLiveUnknown(d, trx, name);
     await d.events.append(trx, {
       type: 'system',
       action: 'host.stale',
@@ -88,14 +75,62 @@ async function markStale(d: StalenessDeps, name: string, staleBefore: Date): Pro
         host: name,
         provisioner: host.provisioner,
         heartbeatAt: host.heartbeat_at.toISOString(),
-        resources: rows.length,
+        resources: marked,
       },
     });
     return true;
   });
 }
 
+/** Live resources on a host that is still stale (re-checked under its row lock) → UNKNOWN. */
+async function markLateUnknown(d: StalenessDeps, name: string): Promise<void> {
+  await d.db.transaction().execute(async (trx) => {
+    const host = await trx
+      .selectFrom('hosts')
+      .select('name')
+      .where('name', '=', name)
+      .where('state', '=', 'stale')
+      .forUpdate()
+      .executeTakeFirst();
+    if (host) await markLiveUnknown(d, trx, name);
+  });
+}
+
+/** RUNNING/STOPPED resources of `host` → UNKNOWN, each with an event (appended last); returns how many. */
+async function markLiveUnknown(d: StalenessDeps, trx: Executor, host: string): Promise<number> {
+  const rows = await trx
+    .selectFrom('resources')
+    .select(['id', 'owner_id', 'status'])
+    .where('host', '=', host)
+    .where('status', 'in', LIVE)
+    .forUpdate()
+    .execute();
+  if (rows.length === 0) return 0;
+  await trx
+    .updateTable('resources')
+    .set({ status: 'UNKNOWN', updated_at: d.clock.now() })
+    .where(
+      'id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .execute();
+  for (const r of rows) {
+    await d.events.append(trx, {
+      type: 'vm',
+      action: 'resource.status_changed',
+      severity: 'warning',
+      ownerId: r.owner_id,
+      resourceId: r.id,
+      data: { from: r.status, to: 'UNKNOWN', host, reason: 'host_stale' },
+    });
+  }
+  return rows.length;
+}
+
 export interface RestoreDeps extends StalenessDeps {
+  /** This replica's id: a resource is restored only while the host's row is up and held by it. */
+  replicaId: string;
   registry: ProvisionerRegistry;
   eventService: EventService;
   logger: Logger;
@@ -126,6 +161,17 @@ export async function restoreHostResources(
         .status(toAllocation(row), { signal: opts.signal, events: resourceSink(d.eventService, row) });
       const next = statusOf(status);
       const changed = await d.db.transaction().execute(async (trx) => {
+        // Shares the lock the staleness sweep takes: a host marked stale meanwhile (or taken
+        // over) restores nothing, so no resource turns RUNNING on a stale host.
+        const held = await trx
+          .selectFrom('hosts')
+          .select('name')
+          .where('name', '=', host)
+          .where('replica_id', '=', d.replicaId)
+          .where('state', '=', 'up')
+          .forShare()
+          .executeTakeFirst();
+        if (!held) return 'host lost';
         const out = await trx
           .updateTable('resources')
           .set({
@@ -147,6 +193,7 @@ export async function restoreHostResources(
         });
         return true;
       });
+      if (changed === 'host lost') break; // the next claim of the host restores them
       if (changed) restored += 1;
     } catch (error) {
       d.logger.warn('could not restore a resource of a returning host; it stays UNKNOWN', {

@@ -6,7 +6,8 @@
  * job is dead and its `onDead` hook runs (critical event, compensation).
  *
  * A job pinned to a host (`jobs.host`) is taken only by the runner serving that host
- * (`hosts()`); every runner takes unpinned ones.
+ * (`hosts()`) while the host's row is up and held by it (`hosts.replica_id` = `workerId`);
+ * every runner takes unpinned ones.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -38,7 +39,10 @@ export interface JobRunnerOptions {
   pollMs?: number;
   backoff?: Partial<BackoffPolicy>;
   random?: () => number;
-  /** The hosts this runner serves, read at each claim. Default: none (only unpinned jobs). */
+  /**
+   * The hosts this runner serves, read at each claim; their `hosts` rows name this runner's
+   * `workerId` as their replica. Default: none (only unpinned jobs).
+   */
   hosts?: () => readonly string[];
 }
 
@@ -161,9 +165,25 @@ export class JobRunner {
               w.and([w('state', '=', 'running'), w('locked_until', '<', now)]),
             ]),
           )
-          // Pinned jobs only on their host's replica (runNow included: it leaves them to that replica).
+          // Pinned jobs only on their host's replica (runNow included: it leaves them to that replica),
+          // and only while its row says so: after a takeover, before our next heartbeat notices, not ours.
           .where((w) =>
-            hosts.length > 0 ? w.or([w('host', 'is', null), w('host', 'in', hosts)]) : w('host', 'is', null),
+            hosts.length > 0
+              ? w.or([
+                  w('host', 'is', null),
+                  w.and([
+                    w('host', 'in', hosts),
+                    w.exists(
+                      w
+                        .selectFrom('hosts')
+                        .select('hosts.name')
+                        .whereRef('hosts.name', '=', 'jobs.host')
+                        .where('hosts.replica_id', '=', this.workerId)
+                        .where('hosts.state', '=', 'up'),
+                    ),
+                  ]),
+                ])
+              : w('host', 'is', null),
           )
           .orderBy('run_at')
           .orderBy('id')

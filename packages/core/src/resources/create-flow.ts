@@ -8,10 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Actor, CreateResourceInput, Resource } from '../domain.js';
+import { type Actor, type CreateResourceInput, isAdmin, type Resource } from '../domain.js';
 import type { EventLog } from '../events/event-log.js';
 import { faultPoint } from '../faults.js';
-import { placeResource, previewPlacement } from '../hosts/host-placement.js';
+import { type PlacementRequest, placeResource, previewPlacement } from '../hosts/host-placement.js';
 import type { LocalHosts } from '../hosts/local-hosts.js';
 import type { CreditLedger } from '../ledger/ledger.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
@@ -52,7 +52,7 @@ export async function quoteResource(d: CreateDeps, actor: Actor, input: CreateRe
   const wallet = await d.ledger.wallet(d.db, actor.id);
   const now = d.clock.now();
   const placement = p.runtime.has('host')
-    ? await previewPlacement(d.db, placementOf(p, now, d.hosts.staleBefore(now)))
+    ? await previewPlacement(d.db, placementOf(actor, p, now, d.hosts.staleBefore(now)))
     : undefined;
   if (placement && 'error' in placement && placement.error.code !== 'CAPACITY_EXHAUSTED') throw placement.error;
   const credits = wallet.available >= p.price;
@@ -67,10 +67,11 @@ export async function quoteResource(d: CreateDeps, actor: Actor, input: CreateRe
   };
 }
 
-const placementOf = (p: PreparedCreate, now: Date, staleBefore: Date) => ({
+const placementOf = (actor: Actor, p: PreparedCreate, now: Date, staleBefore: Date): PlacementRequest => ({
   provisioner: p.runtime.name,
   spec: p.spec,
   requested: p.input.host,
+  admin: isAdmin(actor),
   now,
   staleBefore,
 });
@@ -97,7 +98,7 @@ export async function createResource(
       await d.limiter.consume(trx, actor.id, 'createResource', now);
       // No host with room: CAPACITY_EXHAUSTED rolls all of this back, before any credit is held.
       const host = p.runtime.has('host')
-        ? await placeResource(trx, placementOf(p, now, d.hosts.staleBefore(now)))
+        ? await placeResource(trx, placementOf(actor, p, now, d.hosts.staleBefore(now)))
         : null;
       await ledger.reserve(trx, {
         reservationId,

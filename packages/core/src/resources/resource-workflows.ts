@@ -7,8 +7,9 @@
  *   resource.operate   power, resize, hotplug: the resource's one operation in flight    jobs/operation-job.ts
  *   provisioner:*      a provisioner's own jobs                                          jobs/provisioner-job.ts
  * and the sweepers that reconcile what crashes leave behind (sweepers/): holds whose lease
- * ran out, resources whose `expiresAt` passed, operations whose job ended without settling
- * them, and history to prune; and what provisioners' watchers report (watch/).
+ * ran out (or whose host went silent for good), resources whose `expiresAt` passed,
+ * operations whose job ended without settling them, and history to prune; and what
+ * provisioners' watchers report (watch/).
  *
  * Invariants kept by every transaction of these modules:
  * - PROVISIONING ⇔ hold pending; RUNNING/STOPPED/RELEASING/RELEASED/EXPIRED ⇔ hold

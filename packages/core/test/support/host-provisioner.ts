@@ -4,7 +4,7 @@
  * their server), and every call is logged with the host that made it, so a test can tell
  * which replica did what.
  */
-import { defineProvisioner, type HostDescriptor, type Provisioner } from '../../src/index.js';
+import { defineProvisioner, type HostDescriptor, type Provisioner, SlipwayError } from '../../src/index.js';
 
 export interface HostCall {
   op: 'allocate' | 'release' | 'status';
@@ -17,7 +17,14 @@ export interface HostCall {
 export type HostMachines = Map<string, Set<string>>;
 
 export interface BoxOptions {
+  /** The host's name. */
   name: string;
+  /** The provisioner's name. Default 'box'. */
+  provisioner?: string;
+  /** Allocations of these resource names build half a machine, then fail (not retryable). */
+  failing?: ReadonlySet<string>;
+  /** Each allocation calls this once it has built its machine, and returns when it resolves. */
+  beforeReturn?: () => Promise<void>;
   capacity?: HostDescriptor['capacity'];
   calls: HostCall[];
   machines: HostMachines;
@@ -33,12 +40,14 @@ export function boxProvisioner(o: BoxOptions): Provisioner {
   };
   const log = (op: HostCall['op'], resourceId: string) => o.calls.push({ op, resourceId, host: o.name });
   return defineProvisioner({
-    name: 'box',
+    name: o.provisioner ?? 'box',
     isDemo: true,
     host: { name: o.name, capacity: o.capacity ?? BOX_CAPACITY },
     async allocate(req) {
       log('allocate', req.resourceId);
       mine().add(req.resourceId);
+      if (o.failing?.has(req.name)) throw new SlipwayError('PROVISIONER_FAILED', 'disk image went bad');
+      await o.beforeReturn?.();
       return { resourceId: req.resourceId, externalId: `${o.name}/${req.resourceId}` };
     },
     async release(allocation) {

@@ -2,9 +2,16 @@
  * Holds whose lease ran out (their allocate job stopped renewing them): renew the hold if
  * its allocation is still alive, else ask the provider whether the machine exists, and
  * finish the allocation or give it up. Safe on every replica at once.
+ *
+ * An allocation pinned to a host that has been silent for longer than the hold's lease
+ * (its replica died and did not come back) is given up whatever its job's state: waiting
+ * for it would keep the credit held for good. Its cleanup job, pinned to the host, removes
+ * anything half-built once the host returns; an allocation that completes late finds the
+ * resource FAILED and enqueues the same cleanup (allocate-job.ts `commitAllocation`).
  */
 
 import { errorMessage } from '../../errors.js';
+import { hostSilentSince } from '../../hosts/host-repository.js';
 import { renewHold } from '../hold-lease.js';
 import { jobKeys } from '../jobs/resource-jobs.js';
 import { resourceSink, toAllocation } from '../resource-mapper.js';
@@ -39,6 +46,10 @@ async function reconcileHold(d: WorkerDeps, reservationId: string, resourceId: s
   const active = await allocationInFlight(d, resourceId, now);
   const row = await resourceById(d.db, resourceId);
   if (!row) return false;
+  if (row.host !== null && (await hostSilentSince(d.db, row.host, hostGraceStart(d, now)))) {
+    const error = `host ${row.host} stopped heartbeating`;
+    return giveUp(d, reservationId, resourceId, { error, data: { host: row.host, reason: 'host_silent', error } });
+  }
   if (active) {
     await renewHold(d, row.reservation_id);
     return false;
@@ -59,27 +70,45 @@ async function reconcileHold(d: WorkerDeps, reservationId: string, resourceId: s
     await renewHold(d, row.reservation_id);
     return true;
   }
-  await d.db.transaction().execute(async (trx) => {
+  await giveUp(d, reservationId, resourceId, {
+    error: 'allocation did not complete before its hold expired',
+    data: {},
+  });
+  return true;
+}
+
+/** Heartbeats before this instant: the host has been silent for a whole hold lease (and is stale). */
+function hostGraceStart(d: WorkerDeps, now: Date): Date {
+  return new Date(now.getTime() - Math.max(d.policy.holdTtlMs, d.hosts.settings.staleAfterMs));
+}
+
+/**
+ * Give the allocation up: release the hold, mark the resource FAILED, enqueue its (pinned)
+ * cleanup, in one transaction; false when it was settled meanwhile.
+ */
+async function giveUp(
+  d: WorkerDeps,
+  reservationId: string,
+  resourceId: string,
+  why: { error: string; data: Record<string, string> },
+): Promise<boolean> {
+  return d.db.transaction().execute(async (trx) => {
     const current = await resourceById(trx, resourceId, true);
-    if (current?.status !== 'PROVISIONING' || current.reservation_id !== reservationId) return;
+    if (current?.status !== 'PROVISIONING' || current.reservation_id !== reservationId) return false;
+    const now = d.clock.now();
     await d.ledger.release(trx, reservationId, 'expired');
-    await markFailed(trx, resourceId, {
-      error: 'allocation did not complete before its hold expired',
-      code: 'PROVISIONER_FAILED',
-      cost: 0,
-      now: d.clock.now(),
-    });
-    await d.jobs.cleanup(trx, d.clock.now(), resourceId);
+    await markFailed(trx, resourceId, { error: why.error, code: 'PROVISIONER_FAILED', cost: 0, now });
+    await d.jobs.cleanup(trx, now, resourceId);
     await d.events.append(trx, {
       type: 'vm',
       action: 'resource.hold_expired',
       severity: 'warning',
       ownerId: current.owner_id,
       resourceId,
-      data: { reservationId },
+      data: { reservationId, ...why.data },
     });
+    return true;
   });
-  return true;
 }
 
 /** The allocate job is queued, or running under a live lease. */
