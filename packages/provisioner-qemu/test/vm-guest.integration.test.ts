@@ -94,7 +94,8 @@ describe.skipIf(missing !== undefined && !mustRunVmTests)('a VM with the test gu
     ]);
 
     await expect(h.p.attach(target(), { type: 'nic', id: 'lan1' }, h.ctx())).rejects.toMatchObject({
-      code: 'INVALID_STATE',
+      code: 'CONFLICT',
+      details: { field: 'id' },
     });
     await expect(
       h.p.attach(target(), { type: 'disk', id: 'x', options: { sizeGb: 0 } }, h.ctx()),
