@@ -38,7 +38,7 @@ describe.skipIf(missing !== undefined && !mustRunVmTests)(
   'QEMU VMs through the GraphQL API',
   { timeout: 90_000 },
   () => {
-    const dirs = vmTestDirs();
+    let dirs: ReturnType<typeof vmTestDirs>; // made in beforeAll: collecting a skipped suite needs no qemu-img
     let database: ScratchDatabase;
     let server: ServerProcess;
     let configPath: string;
@@ -61,6 +61,7 @@ describe.skipIf(missing !== undefined && !mustRunVmTests)(
     beforeAll(async () => {
       if (missing) throw new Error(`CI=true and the QEMU GraphQL tests cannot run: ${missing}`);
       database = await createScratchDatabase('slipway_qemu_api');
+      dirs = vmTestDirs();
       configPath = writeQemuConfig(dirs);
       server = await startQemuServer({ databaseUrl: database.url, configPath });
       await new QemuApi(server.url, await tokenFor('ops', 'admin')).grant('alice', 10_000);
@@ -70,10 +71,10 @@ describe.skipIf(missing !== undefined && !mustRunVmTests)(
 
     afterAll(async () => {
       await server?.stop();
-      const left = processesUsing(dirs.root);
+      const left = dirs ? processesUsing(dirs.root) : [];
       for (const pid of left) process.kill(pid, 'SIGKILL'); // a failed test must not leave a VM burning CPU
-      const vms = existsSync(dirs.stateDir) ? readdirSync(dirs.stateDir) : [];
-      rmSync(dirs.root, { recursive: true, force: true });
+      const vms = dirs && existsSync(dirs.stateDir) ? readdirSync(dirs.stateDir) : [];
+      if (dirs) rmSync(dirs.root, { recursive: true, force: true });
       await database?.drop();
       expect(left, 'QEMU processes left').toEqual([]);
       expect(vms, 'VM directories left').toEqual([]);
