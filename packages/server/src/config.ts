@@ -32,7 +32,7 @@ export interface ServerConfig {
   jobLeaseMs: number;
   sweepIntervalMs: number;
   /** Host-placed provisioners: how often this replica heartbeats its hosts, and when a silent host is stale (ms). */
-  hosts: { heartbeatMs: number; staleAfterMs: number };
+  hosts: { heartbeatMs: number; staleAfterMs: number; claimWaitMs: number };
   /** Crash tests only: SIGKILL this process when the core reaches this point. */
   faultKillAt: FaultPoint | null;
 }
@@ -119,7 +119,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     waitSeconds: e.SLIPWAY_WAIT_SECONDS,
     jobLeaseMs: e.SLIPWAY_JOB_LEASE_MS,
     sweepIntervalMs: e.SLIPWAY_SWEEP_INTERVAL_MS,
-    hosts: { heartbeatMs: e.SLIPWAY_HOST_HEARTBEAT_MS, staleAfterMs: e.SLIPWAY_HOST_STALE_AFTER_MS },
+    hosts: {
+      heartbeatMs: e.SLIPWAY_HOST_HEARTBEAT_MS,
+      staleAfterMs: e.SLIPWAY_HOST_STALE_AFTER_MS,
+      // A server restarted right after a crash waits out its dead predecessor's heartbeat.
+      claimWaitMs: e.SLIPWAY_HOST_STALE_AFTER_MS + e.SLIPWAY_HOST_HEARTBEAT_MS,
+    },
     faultKillAt: e.SLIPWAY_FAULT_KILL_AT ?? null,
   };
 }
