@@ -23,9 +23,8 @@ export function onVmEvent(rt: VmRuntime, vmId: string, event: QmpEvent, current:
   if (!current) return;
   // Read now, synchronously: by the time the handler runs, a stop may have finished.
   const expectedExit = rt.quitting.has(vmId);
-  let byVm = queues.get(rt);
-  if (!byVm) queues.set(rt, (byVm = new Map()));
-  const queue = byVm;
+  const queue = queues.get(rt) ?? new Map<string, Promise<void>>();
+  queues.set(rt, queue);
   const next = (queue.get(vmId) ?? Promise.resolve())
     .then(() => handle(rt, vmId, event, expectedExit))
     .catch((error: unknown) =>
