@@ -3,6 +3,8 @@ import type { CreateResourceRun } from './create-resource.js';
 import type { InvariantReport } from './database.js';
 import type { LoadResult } from './load.js';
 import type { PgbenchMode, PgbenchResult } from './pgbench.js';
+import type { QemuSection } from './qemu.js';
+import { renderQemu } from './qemu-report.js';
 import { renderStartup, type StartupSection } from './startup-report.js';
 
 export interface AdmissionRow {
@@ -32,6 +34,9 @@ export interface BenchReport {
   invariants: InvariantReport | null;
   createResource: CreateResourceRun[];
   startup: StartupSection | null;
+  qemu: QemuSection | null;
+  /** Why the QEMU section did not run in a default run. */
+  qemuSkipped: string | null;
 }
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
@@ -112,9 +117,13 @@ export function renderMarkdown(report: BenchReport): string {
     `- Node ${env.node}${env.commit ? `; commit ${env.commit.slice(0, 12)}` : ''}`,
     ...(env.postgres ? [`- PostgreSQL ${env.postgres.version} (${pgSettings})`] : []),
     ...(env.pgbench ? [`- ${env.pgbench}`] : []),
-    `- ${env.seconds} s measured per cell and engine after ${env.warmupSeconds} s warm-up; admission cells run ` +
-      'core, pgbench prepared, pgbench extended, then the same in reverse, each for half the time; ' +
-      'createResource runs core, GraphQL, GraphQL, core the same way',
+    ...(report.admission.length > 0 || report.createResource.length > 0
+      ? [
+          `- ${env.seconds} s measured per cell and engine after ${env.warmupSeconds} s warm-up; admission cells run ` +
+            'core, pgbench prepared, pgbench extended, then the same in reverse, each for half the time; ' +
+            'createResource runs core, GraphQL, GraphQL, core the same way',
+        ]
+      : []),
     '',
   );
   const busiest = Math.max(env.loadAverageBefore[0] ?? 0, env.loadAverageAfter[0] ?? 0);
@@ -127,6 +136,7 @@ export function renderMarkdown(report: BenchReport): string {
     );
   }
   if (report.startup) out.push(...renderStartup(report.startup));
+  out.push(...renderQemu(report.qemu, report.qemuSkipped));
   if (report.admission.length > 0) {
     out.push(
       '## Admission: reserve → commit (ops/s; one op = two transactions)',

@@ -1,14 +1,17 @@
 /**
  * `npm run bench`: start-up time and memory of the built server next to `node -e 0` and a bare
  * PGlite open, admission throughput through the core next to pgbench running the same
- * SQL, and createResource through GraphQL next to the core. Prints markdown tables and
+ * SQL, createResource through GraphQL next to the core, and QEMU VMs through the plugin next to
+ * bare QEMU and raw QMP. Prints markdown tables and
  * writes bench-results/<timestamp>.md and bench-results/latest.json.
  *
  * Knobs (environment):
  *   BENCH_SECONDS         measured seconds per cell (default 5)
  *   BENCH_WARMUP_SECONDS  warm-up before each core cell (default 1)
- *   BENCH_ONLY            startup | admission | create-resource (default: all)
+ *   BENCH_ONLY            startup | admission | create-resource | qemu (default: all; qemu only where it runs)
  *   BENCH_STARTUP_RUNS    processes started per start-up kind (default 5)
+ *   BENCH_QEMU_RUNS       VMs per allocate kind and attach/detach cycles per device (default 5)
+ *   SLIPWAY_TEST_GUEST_DIR the test guest (default .cache/test-guest; scripts/ci-build-guest.sh)
  *   BENCH_STARTUP_IDLE_MS wait after ready before reading the server's idle RSS (default 3000)
  *   BENCH_PGBENCH_MODES   comma list of prepared, extended (default: both)
  *   BENCH_PGLITE_GRAPHQL  1: also createResource through GraphQL on PGlite (default: core only)
@@ -41,7 +44,9 @@ import {
   runPgbench,
   summarizePgbench,
 } from './pgbench.js';
+import { benchQemu, defaultGuestDir, type QemuSection, qemuMissing } from './qemu.js';
 import { type AdmissionRow, type BenchReport, renderMarkdown } from './report.js';
+import { type Settings, settingsFromEnv } from './settings.js';
 import { benchStartup, startupMissing } from './startup.js';
 import type { StartupSection } from './startup-report.js';
 
@@ -50,57 +55,6 @@ const WALLET_COUNTS = [1, 1000] as const;
 const ADMISSION_CONCURRENCY = [1, 8, 32] as const;
 const CREATE_CONCURRENCY = [1, 8] as const;
 
-interface Settings {
-  seconds: number;
-  warmupSeconds: number;
-  startup: boolean;
-  startupRuns: number;
-  startupIdleMs: number;
-  admission: boolean;
-  createResource: boolean;
-  pgbenchModes: PgbenchMode[];
-  pgliteGraphql: boolean;
-}
-
-function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
-  const seconds = positive(env.BENCH_SECONDS, 5, 'BENCH_SECONDS');
-  if (!Number.isInteger(seconds)) throw new Error(`BENCH_SECONDS: must be a whole number (pgbench -T), got ${seconds}`);
-  const warmupSeconds = positive(env.BENCH_WARMUP_SECONDS, 1, 'BENCH_WARMUP_SECONDS', true);
-  const only = env.BENCH_ONLY?.trim() || undefined;
-  if (only !== undefined && only !== 'startup' && only !== 'admission' && only !== 'create-resource') {
-    throw new Error(`BENCH_ONLY: must be startup, admission or create-resource (got ${JSON.stringify(only)})`);
-  }
-  const startupRuns = positive(env.BENCH_STARTUP_RUNS, 5, 'BENCH_STARTUP_RUNS');
-  if (!Number.isInteger(startupRuns)) throw new Error(`BENCH_STARTUP_RUNS: must be a whole number, got ${startupRuns}`);
-  const modes = (env.BENCH_PGBENCH_MODES ?? 'prepared,extended')
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean);
-  for (const m of modes) {
-    if (m !== 'prepared' && m !== 'extended') {
-      throw new Error(`BENCH_PGBENCH_MODES: ${JSON.stringify(m)} is not prepared or extended`);
-    }
-  }
-  return {
-    seconds,
-    warmupSeconds,
-    startup: only === undefined || only === 'startup',
-    startupRuns,
-    startupIdleMs: positive(env.BENCH_STARTUP_IDLE_MS, 3000, 'BENCH_STARTUP_IDLE_MS', true),
-    admission: only === undefined || only === 'admission',
-    createResource: only === undefined || only === 'create-resource',
-    pgbenchModes: modes as PgbenchMode[],
-    pgliteGraphql: env.BENCH_PGLITE_GRAPHQL === '1' || env.BENCH_PGLITE_GRAPHQL === 'true',
-  };
-}
-
-function positive(raw: string | undefined, fallback: number, name: string, zeroOk = false): number {
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw);
-  if (Number.isFinite(n) && (n > 0 || (zeroOk && n === 0))) return n;
-  throw new Error(`${name}: not a ${zeroOk ? 'non-negative' : 'positive'} number: ${raw}`);
-}
-
 const started = performance.now();
 const progress = (line: string) =>
   process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
@@ -108,29 +62,38 @@ let interrupted = false;
 
 async function main(): Promise<void> {
   const settings = settingsFromEnv(process.env);
-  const timing = { warmupMs: settings.warmupSeconds * 1000, durationMs: settings.seconds * 1000 };
   // Fail before touching any database when the reference tool is missing.
   const pgbench = settings.admission && settings.pgbenchModes.length > 0 ? findPgbench() : null;
   const missing = settings.startup ? startupMissing(ROOT) : [];
   if (missing.length > 0) {
     throw new Error(`the start-up section measures the build: ${missing.join(', ')} missing (run \`npm run build\`)`);
   }
+  const guestDir = defaultGuestDir(ROOT);
+  const qemuMissingReason = settings.qemu === 'off' ? undefined : qemuMissing(guestDir);
+  if (qemuMissingReason && settings.qemu === 'required') throw new Error(`BENCH_ONLY=qemu: ${qemuMissingReason}`);
+  const qemuSkipped = qemuMissingReason ?? null;
+  if (qemuSkipped) progress(`qemu section skipped: ${qemuSkipped}`);
   const loadAverageBefore = loadavg();
   const date = new Date().toISOString();
 
-  const db = await createBenchDatabase();
-  const cleanup = onInterrupt(() => db.drop());
-  progress(`bench database ${db.name}`);
+  const needsDatabase = settings.startup || settings.admission || settings.createResource;
+  const db = needsDatabase ? await createBenchDatabase() : null;
+  const removeDrop = db ? onInterrupt(() => db.drop()) : () => {};
+  if (db) progress(`bench database ${db.name}`);
   const admission: AdmissionRow[] = [];
   const createResource: CreateResourceRun[] = [];
   let invariants: InvariantReport | null = null;
   let postgres: BenchReport['environment']['postgres'] = null;
   let startup: StartupSection | null = null;
+  let qemu: QemuSection | null = null;
   try {
-    postgres = await db.serverInfo();
+    postgres = db ? await db.serverInfo() : null;
     // First, while nothing of the benchmark's own load lingers.
     if (settings.startup) startup = await startupSection(settings);
-    if (settings.admission) {
+    if (settings.qemu !== 'off' && !qemuSkipped) {
+      qemu = await benchQemu({ guestDir, runs: settings.qemuRuns, progress, onInterrupt, loadavg });
+    }
+    if (db && settings.admission) {
       await seedWallets(db, Math.max(...WALLET_COUNTS));
       for (const wallets of WALLET_COUNTS) {
         for (const concurrency of ADMISSION_CONCURRENCY) {
@@ -139,47 +102,10 @@ async function main(): Promise<void> {
       }
       invariants = await checkLedgerInvariants(db);
     }
-    if (settings.createResource) {
-      const pgStorage = await db.open(10);
-      try {
-        createResource.push(
-          ...(await benchCreateResource({
-            engine: 'postgres',
-            storage: pgStorage,
-            concurrencies: CREATE_CONCURRENCY,
-            paths: ['core', 'graphql'],
-            ...timing,
-            progress,
-          })),
-        );
-      } finally {
-        await pgStorage.close();
-      }
-      // The embedded default: PGlite persisted in a data directory, as `npm start` runs it.
-      const dataDir = await mkdtemp(join(tmpdir(), 'slipway-bench-pglite-'));
-      try {
-        const pglite = await openDatabase({ dataDir: join(dataDir, 'data') });
-        try {
-          createResource.push(
-            ...(await benchCreateResource({
-              engine: 'pglite',
-              storage: pglite,
-              concurrencies: CREATE_CONCURRENCY,
-              paths: settings.pgliteGraphql ? ['core', 'graphql'] : ['core'],
-              ...timing,
-              progress,
-            })),
-          );
-        } finally {
-          await pglite.close();
-        }
-      } finally {
-        await rm(dataDir, { recursive: true, force: true });
-      }
-    }
+    if (db && settings.createResource) createResource.push(...(await createResourceSection(db, settings)));
   } finally {
-    cleanup();
-    await db.drop();
+    removeDrop();
+    await db?.drop();
   }
 
   const report: BenchReport = {
@@ -200,6 +126,8 @@ async function main(): Promise<void> {
     invariants,
     createResource,
     startup,
+    qemu,
+    qemuSkipped,
   };
   const markdown = renderMarkdown(report);
   process.stdout.write(`\n${markdown}\n`);
@@ -213,6 +141,49 @@ async function main(): Promise<void> {
   if (i && (i.balanceMismatches > 0 || i.heldMismatches > 0 || i.committed !== i.charges)) {
     throw new Error('ledger invariants were violated during the admission runs (see the report)');
   }
+}
+
+/** createResource on PostgreSQL (core and GraphQL), then on the embedded PGlite default. */
+async function createResourceSection(db: BenchDatabase, settings: Settings): Promise<CreateResourceRun[]> {
+  const timing = { warmupMs: settings.warmupSeconds * 1000, durationMs: settings.seconds * 1000 };
+  const runs: CreateResourceRun[] = [];
+  const pgStorage = await db.open(10);
+  try {
+    runs.push(
+      ...(await benchCreateResource({
+        engine: 'postgres',
+        storage: pgStorage,
+        concurrencies: CREATE_CONCURRENCY,
+        paths: ['core', 'graphql'],
+        ...timing,
+        progress,
+      })),
+    );
+  } finally {
+    await pgStorage.close();
+  }
+  // The embedded default: PGlite persisted in a data directory, as `npm start` runs it.
+  const dataDir = await mkdtemp(join(tmpdir(), 'slipway-bench-pglite-'));
+  try {
+    const pglite = await openDatabase({ dataDir: join(dataDir, 'data') });
+    try {
+      runs.push(
+        ...(await benchCreateResource({
+          engine: 'pglite',
+          storage: pglite,
+          concurrencies: CREATE_CONCURRENCY,
+          paths: settings.pgliteGraphql ? ['core', 'graphql'] : ['core'],
+          ...timing,
+          progress,
+        })),
+      );
+    } finally {
+      await pglite.close();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  return runs;
 }
 
 async function startupSection(settings: Settings): Promise<StartupSection> {
@@ -290,22 +261,24 @@ async function admissionCell(
   return row;
 }
 
-/** Drop the database on Ctrl-C too; returns the function that removes the handler. */
-function onInterrupt(drop: () => Promise<void>): () => void {
-  const handler = () => {
-    interrupted = true;
-    progress('interrupted: dropping the bench database');
-    // Dropping WITH (FORCE) kills the connections still in use; their errors are expected now.
-    process.on('uncaughtException', () => {});
-    void drop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', handler);
-  process.once('SIGTERM', handler);
-  return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
-  };
+/**
+ * Ctrl-C runs every registered cleanup (dropping the bench database, killing the QEMU section's
+ * VMs and removing its directory), then exits. Returns the function that unregisters `cleanup`.
+ */
+const cleanups = new Set<() => Promise<void>>();
+function onInterrupt(cleanup: () => Promise<void>): () => void {
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
 }
+const interruptHandler = () => {
+  interrupted = true;
+  progress('interrupted: cleaning up (bench database, VMs)');
+  // Dropping WITH (FORCE) kills the connections still in use; their errors are expected now.
+  process.on('uncaughtException', () => {});
+  void Promise.allSettled([...cleanups].map((cleanup) => cleanup())).finally(() => process.exit(130));
+};
+process.once('SIGINT', interruptHandler);
+process.once('SIGTERM', interruptHandler);
 
 function gitCommit(): string | null {
   try {

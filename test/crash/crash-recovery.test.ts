@@ -19,6 +19,8 @@ const CREATE = `mutation($input: CreateResourceInput!) { createResource(input: $
   __typename ... on MutationCreateResourceSuccess { data { id status } } ... on Error { code message } } }`;
 const RELEASE = `mutation($id: ID!) { releaseResource(id: $id) {
   __typename ... on MutationReleaseResourceSuccess { data { id status } } ... on Error { code message } } }`;
+const RESIZE = `mutation($id: ID!) { resizeResource(id: $id, input: { vcpu: 2 }) {
+  __typename ... on Error { code message } } }`;
 const input = {
   name: 'crashy',
   provisioner: 'demo',
@@ -63,7 +65,8 @@ describe.each(FAULT_POINTS)('kill -9 at %s', (fault) => {
     const doomed = await startServer(env(url, fault));
     servers.push(doomed);
     let resourceId: string | undefined;
-    if (fault.startsWith('release.')) {
+    const afterCreate = fault.startsWith('release.') || fault.startsWith('operation.');
+    if (afterCreate) {
       const created = await gql<{ createResource: { data?: { id: string; status: string } } }>(
         doomed.url,
         token,
@@ -74,7 +77,8 @@ describe.each(FAULT_POINTS)('kill -9 at %s', (fault) => {
       );
       resourceId = created.data?.createResource.data?.id;
       expect(created.data?.createResource.data?.status).toBe('RUNNING');
-      await expect(gql(doomed.url, token, RELEASE, { id: resourceId })).rejects.toThrow();
+      const doomedCall = fault.startsWith('release.') ? RELEASE : RESIZE;
+      await expect(gql(doomed.url, token, doomedCall, { id: resourceId })).rejects.toThrow();
     } else {
       await expect(gql(doomed.url, token, CREATE, { input })).rejects.toThrow();
     }
@@ -102,7 +106,15 @@ describe.each(FAULT_POINTS)('kill -9 at %s', (fault) => {
     const report = await checkInvariants(storage.db);
     expect(report.problems).toEqual([]);
     const wallet = await core.ledger.wallet(storage.db, 'crasher');
-    expect(wallet).toMatchObject({ balance: 85, held: 0 }); // exactly one charge of 15
+    if (fault.startsWith('operation.')) {
+      // The resize the crash interrupted is pending once (re-run by the survivor), its
+      // difference held once: 2 vCPU prices 10 more than 1.
+      expect(row?.pending_spec).toMatchObject({ vcpu: 2 });
+      expect(row?.operation).toBeNull();
+      expect(wallet).toMatchObject({ balance: 85, held: 10 });
+    } else {
+      expect(wallet).toMatchObject({ balance: 85, held: 0 }); // exactly one charge of 15
+    }
 
     // The provider holds a machine exactly for RUNNING resources.
     const machines = await storage.db

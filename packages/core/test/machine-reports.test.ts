@@ -17,10 +17,16 @@ const input = { name: 'vm', provisioner: 'watched', spec: { vcpu: 2, memoryMb: 1
 
 /** The demo provisioner with a watcher that hands its context to the test. */
 function watched() {
-  const state = { ctx: undefined as WatchContext | undefined, started: 0, closed: 0 };
+  const state = { ctx: undefined as WatchContext | undefined, started: 0, closed: 0, reportOnDetach: false };
   const demo = demoProvisioner({ name: 'watched', detachPending: true, persistent: true });
   const provisioner: Provisioner = {
     ...demo,
+    // reportOnDetach: like QEMU, the watcher sees the unplug finish before detach returns.
+    detach: async (allocation, deviceId, ctx) => {
+      if (!state.reportOnDetach) return demo.detach?.(allocation, deviceId, ctx);
+      await report(allocation.resourceId, { deviceDetached: deviceId });
+      return { state: 'detached' };
+    },
     watch: async (ctx) => {
       state.started += 1;
       state.ctx = ctx;
@@ -126,6 +132,16 @@ describe.each(engines)('watch reports on %s', (engine) => {
     expect((await get(vm.id)).devices.map((x) => x.id)).toEqual(['d2', 'd4']);
     await w.report(vm.id, { running: { vcpu: 2, memoryMb: 1024 } });
     expect((await get(vm.id)).devices.map((x) => x.id)).toEqual(['d4']);
+  });
+
+  it('a detach the watcher finished while the operation ran is one device_detached event', async () => {
+    const vm = await slipway.resources.create(alice, input);
+    await slipway.resources.attachDevice(alice, vm.id, { type: 'nic', id: 'd1' });
+    w.state.reportOnDetach = true;
+    expect((await slipway.resources.detachDevice(alice, vm.id, 'd1')).devices).toEqual([]);
+    const detached = (await events(vm.id)).filter((e) => e.action === 'resource.device_detached');
+    expect(detached.map((e) => e.data)).toEqual([expect.objectContaining({ deviceId: 'd1', source: 'watch' })]);
+    expect((await events(vm.id)).at(-1)).toMatchObject({ action: 'resource.action_succeeded' });
   });
 
   it('running with the pending size applies the resize and charges its hold', async () => {

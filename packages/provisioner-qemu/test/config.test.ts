@@ -145,7 +145,7 @@ describe('the QEMU command line', () => {
     expect(args).not.toContain('-no-reboot');
     expect(args).toContain('-smp 2 -m 512M');
     expect(args).toContain('-qmp unix:/s/vm-r1/qmp.sock,server=on,wait=off');
-    expect(args).toContain('-serial file:/s/vm-r1/serial.log');
+    expect(args).toContain('-chardev file,id=serial0,path=/s/vm-r1/serial.log,append=on -serial chardev:serial0');
     expect(args).toContain('hostfwd=tcp:127.0.0.1:2222-:22');
     expect(args).toContain('media=cdrom,readonly=on');
     expect(args).toContain('pcie-root-port,id=hp4,bus=pcie.0,chassis=4,slot=4');

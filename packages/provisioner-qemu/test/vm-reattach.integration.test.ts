@@ -16,6 +16,7 @@ import { fileProvisionerStore } from './support/file-store.js';
 import {
   mustRunVmTests,
   processesUsing,
+  serialLines,
   serialOf,
   testConfig,
   vmTestDirs,
@@ -143,8 +144,9 @@ describe.skipIf(missing !== undefined && !mustRunVmTests)(
         message: expect.stringContaining(`QEMU process ${pid} exited`),
       });
       expect(await h.p.status(target, h.ctx())).toMatchObject({ state: 'stopped' });
+      const readies = serialLines(serial, /GUEST-READY/).length;
       expect(await h.p.start(target, h.ctx())).toEqual({ running: { vcpu: 1, memoryMb: 256 } });
-      await waitForSerial(serial, /GUEST-READY/);
+      await waitForSerial(serial, /GUEST-READY/, readies + 1);
     });
 
     it('another host answers status from the record and refuses to touch the VM', async () => {

@@ -31,6 +31,8 @@ export interface ServerConfig {
   waitSeconds: number;
   jobLeaseMs: number;
   sweepIntervalMs: number;
+  /** Host-placed provisioners: how often this replica heartbeats its hosts, and when a silent host is stale (ms). */
+  hosts: { heartbeatMs: number; staleAfterMs: number; claimWaitMs: number };
   /** Crash tests only: SIGKILL this process when the core reaches this point. */
   faultKillAt: FaultPoint | null;
 }
@@ -70,6 +72,8 @@ const EnvSchema = z.object({
   SLIPWAY_WAIT_SECONDS: wholeNumber(0, 3600).default(60),
   SLIPWAY_JOB_LEASE_MS: wholeNumber(500, 3_600_000).default(30_000),
   SLIPWAY_SWEEP_INTERVAL_MS: wholeNumber(50, 3_600_000).default(5_000),
+  SLIPWAY_HOST_HEARTBEAT_MS: wholeNumber(100, 3_600_000).default(5_000),
+  SLIPWAY_HOST_STALE_AFTER_MS: wholeNumber(200, 86_400_000).default(30_000),
   SLIPWAY_FAULT_KILL_AT: z.enum(FAULT_POINTS, `must be one of ${FAULT_POINTS.join(', ')}`).optional(),
 });
 
@@ -96,6 +100,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     if (!embedded) throw configError('SLIPWAY_JWT_SECRET', 'is required when DATABASE_URL is set');
     jwtSecret = readOrCreateJwtSecret(dataDir);
   }
+  if (e.SLIPWAY_HOST_STALE_AFTER_MS <= e.SLIPWAY_HOST_HEARTBEAT_MS) {
+    const problem = 'must be longer than SLIPWAY_HOST_HEARTBEAT_MS';
+    throw configError('SLIPWAY_HOST_STALE_AFTER_MS', problem, String(e.SLIPWAY_HOST_STALE_AFTER_MS));
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -111,6 +119,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     waitSeconds: e.SLIPWAY_WAIT_SECONDS,
     jobLeaseMs: e.SLIPWAY_JOB_LEASE_MS,
     sweepIntervalMs: e.SLIPWAY_SWEEP_INTERVAL_MS,
+    hosts: {
+      heartbeatMs: e.SLIPWAY_HOST_HEARTBEAT_MS,
+      staleAfterMs: e.SLIPWAY_HOST_STALE_AFTER_MS,
+      // A server restarted right after a crash waits out its dead predecessor's heartbeat.
+      claimWaitMs: e.SLIPWAY_HOST_STALE_AFTER_MS + e.SLIPWAY_HOST_HEARTBEAT_MS,
+    },
     faultKillAt: e.SLIPWAY_FAULT_KILL_AT ?? null,
   };
 }

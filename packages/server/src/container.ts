@@ -101,6 +101,7 @@ export function resolveCoreOptions(c: DependencyContainer): Omit<SlipwayOptions,
     rateLimits: c.resolve(TOKENS.RateLimits),
     jobs: { leaseMs: config.jobLeaseMs },
     sweepIntervalMs: config.sweepIntervalMs,
+    hosts: config.hosts,
     logger: c.resolve(TOKENS.Logger),
     clock: c.resolve(TOKENS.Clock),
   };

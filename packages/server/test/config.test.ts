@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       provisionerDemo: true,
       logLevel: 'info',
       holdTtlSeconds: 900,
+      hosts: { heartbeatMs: 5000, staleAfterMs: 30000 },
     });
     expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);
   });
@@ -44,6 +45,8 @@ describe('loadConfig', () => {
       PROVISIONER_DEMO: '0',
       LOG_LEVEL: 'warn',
       SLIPWAY_HOLD_TTL_SECONDS: '60',
+      SLIPWAY_HOST_HEARTBEAT_MS: '1000',
+      SLIPWAY_HOST_STALE_AFTER_MS: '4000',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -55,6 +58,7 @@ describe('loadConfig', () => {
       provisionerDemo: false,
       logLevel: 'warn',
       holdTtlSeconds: 60,
+      hosts: { heartbeatMs: 1000, staleAfterMs: 4000 },
     });
   });
 
@@ -67,6 +71,11 @@ describe('loadConfig', () => {
     [{ SLIPWAY_JWT_SECRET: 'short' }, /^SLIPWAY_JWT_SECRET: must be at least 32/],
     [{ SLIPWAY_ADMIN_SECRET: 'short', SLIPWAY_JWT_SECRET: SECRET }, /^SLIPWAY_ADMIN_SECRET: /],
     [{ DATABASE_URL: 'mysql://x', SLIPWAY_JWT_SECRET: SECRET }, /^DATABASE_URL: /],
+    [{ SLIPWAY_HOST_HEARTBEAT_MS: '50' }, /^SLIPWAY_HOST_HEARTBEAT_MS: /],
+    [
+      { SLIPWAY_HOST_HEARTBEAT_MS: '5000', SLIPWAY_HOST_STALE_AFTER_MS: '5000' },
+      /^SLIPWAY_HOST_STALE_AFTER_MS: must be longer than SLIPWAY_HOST_HEARTBEAT_MS/,
+    ],
   ])('rejects %o naming the variable', (env, message) => {
     expect(() => loadConfig({ SLIPWAY_DATA_DIR: tmp(), ...env })).toThrow(message);
   });

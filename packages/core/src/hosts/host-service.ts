@@ -12,6 +12,7 @@ import type { HostDescriptor } from '../provisioner/capabilities.js';
 import type { Clock, Logger } from '../provisioner/provisioner.js';
 import type { ProvisionerRegistry } from '../provisioner/registry.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
+import { sleep } from '../util/abort.js';
 import {
   capacityOf,
   claimHost,
@@ -82,7 +83,7 @@ export class HostService {
     this.#stopping = false;
     const claimed: string[] = [];
     for (const { provisioner, host } of descriptors) {
-      if (!(await this.#claim(provisioner, host))) {
+      if (!(await this.#claimWaiting(provisioner, host))) {
         for (const name of claimed) await this.#release(name);
         throw new SlipwayError('HOST_IN_USE', `host ${host.name} is served by another live replica`, {
           details: { host: host.name, provisioner },
@@ -194,6 +195,23 @@ export class HostService {
       heartbeatAt: r.heartbeat_at,
       state: r.state === 'stale' || r.heartbeat_at < staleBefore ? 'STALE' : r.state === 'stopped' ? 'STOPPED' : 'UP',
     }));
+  }
+
+  /** Claim, retrying every heartbeat for up to `claimWaitMs` while another replica holds the host. */
+  async #claimWaiting(provisioner: string, host: HostDescriptor): Promise<boolean> {
+    const { heartbeatMs, claimWaitMs } = this.#d.local.settings;
+    const deadline = Date.now() + claimWaitMs;
+    for (let waited = false; ; waited = true) {
+      if (await this.#claim(provisioner, host)) return true;
+      if (this.#stopping || Date.now() >= deadline) return false;
+      if (!waited) {
+        this.#d.logger.warn('host is held by another replica; waiting for it to fall silent', {
+          host: host.name,
+          waitMs: claimWaitMs,
+        });
+      }
+      await sleep(Math.min(heartbeatMs, Math.max(1, deadline - Date.now())));
+    }
   }
 
   async #claim(provisioner: string, host: HostDescriptor): Promise<boolean> {

@@ -10,9 +10,16 @@ export interface HostSettings {
   heartbeatMs: number;
   /** A host whose heartbeat is older than this is stale: its resources become UNKNOWN (ms). Default 30 s. */
   staleAfterMs: number;
+  /**
+   * How long `start()` waits for a host another replica holds to fall silent before it
+   * refuses with HOST_IN_USE (ms). A replica restarted after a crash (kill -9, OOM) finds its
+   * host held by its dead predecessor until the heartbeat is `staleAfterMs` old; a supervisor
+   * restarting it at once would otherwise hit HOST_IN_USE. Default 0: refuse at once.
+   */
+  claimWaitMs: number;
 }
 
-export const DEFAULT_HOST_SETTINGS: HostSettings = { heartbeatMs: 5_000, staleAfterMs: 30_000 };
+export const DEFAULT_HOST_SETTINGS: HostSettings = { heartbeatMs: 5_000, staleAfterMs: 30_000, claimWaitMs: 0 };
 
 export class LocalHosts {
   readonly replicaId: string;

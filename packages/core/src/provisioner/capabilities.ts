@@ -3,6 +3,9 @@
  * member is optional on its own (a provisioner with `stop` but no `reset` is valid). The core
  * detects them at run time and answers a missing one with NOT_SUPPORTED; none is required,
  * and the default without each is stated on it.
+ *
+ * `Promise<X | void>` is deliberate (biome's noConfusingVoidType is off for this file): a
+ * plugin may answer with nothing, and `async start() {}` must type-check as an implementation.
  */
 import type { z } from 'zod';
 import type { AllocationStatusState, ResourceSpec } from '../domain.js';

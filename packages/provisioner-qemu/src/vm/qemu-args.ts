@@ -37,7 +37,8 @@ export function qemuArgs(
     '-no-shutdown',
     ...['-smp', String(Math.ceil(vm.size.vcpu)), '-m', `${vm.size.memoryMb}M`],
     ...['-qmp', `unix:${paths.qmp},server=on,wait=off`],
-    ...['-serial', `file:${paths.serial}`],
+    // Appended, not truncated: the console of every boot stays (a crash before a restart included).
+    ...['-chardev', `file,id=serial0,path=${paths.serial},append=on`, '-serial', 'chardev:serial0'],
     ...['-pidfile', paths.pidfile],
     ...['-drive', `file=${paths.overlay},format=qcow2,if=none,id=root,discard=unmap`],
     ...['-device', 'virtio-blk-pci,drive=root,id=root-disk,bus=pcie.0,bootindex=1'],

@@ -10,15 +10,31 @@ import { qemuLogTail, waitForExit } from './vm-process.js';
 import { readVm, updateVm, type VmState, vmPaths } from './vm-record.js';
 import { report, type VmRuntime } from './vm-runtime.js';
 
-/** Handle one event of VM `vmId`; never throws (failures are logged). */
+/**
+ * Each VM's events are handled one after another, in the order QEMU sent them: handled
+ * concurrently, a late STOP report could overtake the RESUME after it and leave the resource
+ * STOPPED while the VM runs.
+ */
+const queues = new WeakMap<VmRuntime, Map<string, Promise<void>>>();
+
+/** Handle one event of VM `vmId` after its earlier ones; never throws (failures are logged). */
 export function onVmEvent(rt: VmRuntime, vmId: string, event: QmpEvent, current: boolean): void {
   // A client we closed or replaced says nothing about the VM (its last words are our own close).
   if (!current) return;
   // Read now, synchronously: by the time the handler runs, a stop may have finished.
   const expectedExit = rt.quitting.has(vmId);
-  void handle(rt, vmId, event, expectedExit).catch((error: unknown) =>
-    rt.logger.warn('qemu event handling failed', { vmId, event: event.event, error: errorMessage(error) }),
-  );
+  let byVm = queues.get(rt);
+  if (!byVm) queues.set(rt, (byVm = new Map()));
+  const queue = byVm;
+  const next = (queue.get(vmId) ?? Promise.resolve())
+    .then(() => handle(rt, vmId, event, expectedExit))
+    .catch((error: unknown) =>
+      rt.logger.warn('qemu event handling failed', { vmId, event: event.event, error: errorMessage(error) }),
+    );
+  queue.set(vmId, next);
+  void next.then(() => {
+    if (queue.get(vmId) === next) queue.delete(vmId);
+  });
 }
 
 async function handle(rt: VmRuntime, vmId: string, event: QmpEvent, expectedExit: boolean): Promise<void> {

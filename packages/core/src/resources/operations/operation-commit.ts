@@ -133,6 +133,8 @@ async function storeResult(
       if (result.detach?.state === 'pending') {
         return [event('resource.device_detach_pending', { deviceId: op.deviceId }), succeeded(row, op)];
       }
+      // The provisioner's watcher may have finished it already (QEMU reports DEVICE_DELETED as it comes): one event.
+      if (!row.devices.some((x) => x.id === op.deviceId)) return [succeeded(row, op)];
       await set({ devices: jsonb(withoutDevice(row.devices, op.deviceId)), updated_at: now });
       return [event('resource.device_detached', { deviceId: op.deviceId }), succeeded(row, op)];
     }
