@@ -2,6 +2,7 @@
  * The simulation's own guarantees: a seed replays exactly (same outcome digest twice), and
  * the invariant checker really fails when an invariant is broken.
  */
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { checkQuiesced, checkStep, InvariantViolation } from './invariants.js';
@@ -84,6 +85,42 @@ describe('the simulation checker can fail', () => {
       expect(dead, 'seed 7 should have a finished resource after 60 steps').toBeDefined();
       sim.provider.build(dead?.id ?? '');
       await expect(checkQuiesced(sim.ctx)).rejects.toThrow(/\[leak\] machine vm-/);
+    });
+  });
+
+  it('accepts a pending resize hold and a refund, and catches a resize hold no resource names', async () => {
+    await withSim(60, async (sim) => {
+      const db = sim.storage.db;
+      const live = await db
+        .selectFrom('resources')
+        .select(['id', 'owner_id', 'cost'])
+        .where('status', '=', 'RUNNING')
+        .where('cost', '>', 1)
+        .orderBy('created_at')
+        .executeTakeFirst();
+      if (!live) throw new Error('seed 7 should have a charged RUNNING resource after 60 steps');
+      const hold = randomUUID();
+      // A smaller resize applied (a refund of 1), then a bigger one pending (a resize hold of 1).
+      await db.transaction().execute(async (trx) => {
+        const ledger = sim.slipway.ledger;
+        await ledger.refund(trx, { accountId: live.owner_id, amount: 1, resourceId: live.id, actorId: null });
+        await ledger.reserve(trx, {
+          reservationId: hold,
+          accountId: live.owner_id,
+          amount: 1,
+          expiresAt: new Date(sim.clock.now().getTime() + 86_400_000),
+          resourceId: live.id,
+          purpose: 'resize',
+        });
+        await trx
+          .updateTable('resources')
+          .set({ cost: live.cost - 1, resize_reservation_id: hold })
+          .where('id', '=', live.id)
+          .execute();
+      });
+      await checkQuiesced(sim.ctx);
+      await db.updateTable('resources').set({ resize_reservation_id: null }).where('id', '=', live.id).execute();
+      await expect(checkStep(sim.ctx)).rejects.toThrow(/\[resize\] hold [0-9a-f-]+ is pending for no resource/);
     });
   });
 

@@ -50,6 +50,7 @@ interface WalletRow {
   ledger_sum: number;
   granted: number;
   charged_entries: number;
+  refunded: number;
   pending_sum: number;
   charged_reservations: number;
   stray_charges: number;
@@ -72,6 +73,8 @@ export interface ResourceAudit {
   r_resource: string | null;
   entry_count: number;
   entry_sum: number;
+  /** What the ledger took for the resource: its allocation and resize charges minus resize refunds. */
+  taken: number;
 }
 
 export interface CheckContext {
@@ -98,20 +101,26 @@ type AuditRow = Omit<ResourceAudit, 'id'> & { id: string | null };
 export async function resourceAudit(
   db: Kysely<SlipwayDatabase>,
 ): Promise<{ resources: ResourceAudit[]; orphans: OrphanHold[] }> {
-  // A full join so that a reservation without a resource shows up as a row with id null.
+  // A full join so that an allocation hold without a resource shows up as a row with id null.
+  // Resize holds (resize_reservation_id) are checked on their own (`strayResizeHolds`).
   const { rows } = await sql<AuditRow>`
     with entries as (
       select reservation_id, count(*) as n, sum(amount) as s from ledger_entries
       where reservation_id is not null group by reservation_id
+    ), taken as (
+      select resource_id, -sum(amount) as t from ledger_entries where resource_id is not null group by resource_id
+    ), holds as (
+      select * from reservations where purpose is distinct from 'resize'
     )
     select res.id, res.owner_id, res.request_id, res.status, res.cost, res.external_id, res.reservation_id,
            res.released_at,
            r.id as r_id, r.account_id as r_account, r.state as r_state, r.amount as r_amount,
            r.charged as r_charged, r.resource_id as r_resource,
-           coalesce(e.n, 0) as entry_count, coalesce(e.s, 0) as entry_sum
+           coalesce(e.n, 0) as entry_count, coalesce(e.s, 0) as entry_sum, coalesce(t.t, 0) as taken
     from resources res
-    full join reservations r on r.id = res.reservation_id
+    full join holds r on r.id = res.reservation_id
     left join entries e on e.reservation_id = coalesce(res.reservation_id, r.id)
+    left join taken t on t.resource_id = res.id
     order by res.created_at, res.request_id, res.owner_id, r.id`.execute(db);
   const resources: ResourceAudit[] = [];
   const orphans: OrphanHold[] = [];
@@ -133,6 +142,7 @@ export async function resourceAudit(
       r_charged: r.r_charged === null ? null : Number(r.r_charged),
       entry_count: Number(r.entry_count),
       entry_sum: Number(r.entry_sum),
+      taken: Number(r.taken),
     });
   }
   return { resources, orphans };
@@ -146,6 +156,7 @@ async function checkCredits(ctx: CheckContext, problems: string[]): Promise<void
              sum(l.amount) as total,
              sum(l.amount) filter (where l.kind in ('grant', 'adjustment')) as granted,
              -sum(l.amount) filter (where l.kind = 'charge') as charged,
+             sum(l.amount) filter (where l.kind = 'refund') as refunded,
              count(*) filter (where l.kind = 'charge' and r.id is null) as stray
       from ledger_entries l
       left join reservations r on r.id = l.reservation_id and r.state = 'committed'
@@ -158,7 +169,8 @@ async function checkCredits(ctx: CheckContext, problems: string[]): Promise<void
     )
     select w.account_id, w.balance, w.held,
            coalesce(le.total, 0) as ledger_sum, coalesce(le.granted, 0) as granted,
-           coalesce(le.charged, 0) as charged_entries, coalesce(le.stray, 0) as stray_charges,
+           coalesce(le.charged, 0) as charged_entries, coalesce(le.refunded, 0) as refunded,
+           coalesce(le.stray, 0) as stray_charges,
            coalesce(rv.pending, 0) as pending_sum, coalesce(rv.charged, 0) as charged_reservations
     from wallets w
     left join le on le.account_id = w.account_id
@@ -173,6 +185,7 @@ async function checkCredits(ctx: CheckContext, problems: string[]): Promise<void
       ledger_sum: Number(raw.ledger_sum),
       granted: Number(raw.granted),
       charged_entries: Number(raw.charged_entries),
+      refunded: Number(raw.refunded),
       pending_sum: Number(raw.pending_sum),
       charged_reservations: Number(raw.charged_reservations),
       stray_charges: Number(raw.stray_charges),
@@ -191,9 +204,10 @@ async function checkCredits(ctx: CheckContext, problems: string[]): Promise<void
     const model = ctx.granted.get(a) ?? 0;
     if (w.granted !== model)
       problems.push(`[credits] ${a}: ledger grants ${w.granted} != grants the sim made ${model}`);
-    if (w.granted !== w.balance + w.charged_entries) {
+    // Refunds (a smaller resize applied) give back part of a charge.
+    if (w.granted + w.refunded !== w.balance + w.charged_entries) {
       problems.push(
-        `[credits] ${a}: granted ${w.granted} != balance ${w.balance} + charged ${w.charged_entries} (credits created or lost)`,
+        `[credits] ${a}: granted ${w.granted} + refunded ${w.refunded} != balance ${w.balance} + charged ${w.charged_entries} (credits created or lost)`,
       );
     }
     if (w.charged_entries !== w.charged_reservations) {
@@ -233,7 +247,9 @@ function checkResources(ctx: CheckContext, rows: ResourceAudit[], problems: stri
       if (r.r_charged === null || r.r_charged < 0 || r.r_charged > (r.r_amount ?? 0)) {
         problems.push(`[hold] ${name}: charged ${r.r_charged} outside 0..${r.r_amount}`);
       }
-      if (r.cost !== r.r_charged) problems.push(`[hold] ${name}: resource cost ${r.cost} != charged ${r.r_charged}`);
+      // Its cost is what the ledger took: the allocation's charge, plus resize charges, minus refunds.
+      if (r.cost !== r.taken) problems.push(`[hold] ${name}: resource cost ${r.cost} != ledger took ${r.taken}`);
+      if (r.cost < 0) problems.push(`[hold] ${name}: cost ${r.cost} < 0`);
       const expectEntries = (r.r_charged ?? 0) > 0 ? 1 : 0;
       if (r.entry_count !== expectEntries || r.entry_sum !== -(r.r_charged ?? 0)) {
         problems.push(
@@ -273,10 +289,23 @@ function checkResources(ctx: CheckContext, rows: ResourceAudit[], problems: stri
   for (const r of rows) ctx.lastStatus.set(r.id, r.status);
 }
 
+/** Resize holds: the one a resource names is pending; a pending one is named by a resource. */
+async function checkResizeHolds(ctx: CheckContext, problems: string[]): Promise<void> {
+  const { rows } = await sql<{ id: string; state: string | null; resource: string | null }>`
+    select v.id, v.state, r.id as resource from reservations v
+    full join resources r on r.resize_reservation_id = v.id
+    where (v.purpose = 'resize' and v.state = 'pending') or r.resize_reservation_id is not null`.execute(ctx.db);
+  for (const h of rows) {
+    if (h.resource === null) problems.push(`[resize] hold ${h.id} is pending for no resource`);
+    else if (h.state !== 'pending') problems.push(`[resize] resource ${h.resource} names a ${h.state} resize hold`);
+  }
+}
+
 /** All the invariants that must hold after every single step. */
 export async function checkStep(ctx: CheckContext): Promise<ResourceAudit[]> {
   const problems: string[] = [];
   await checkCredits(ctx, problems);
+  await checkResizeHolds(ctx, problems);
   const { resources: rows, orphans } = await resourceAudit(ctx.db);
   for (const o of orphans) {
     problems.push(`[hold] reservation ${o.r_id} (${o.r_account}, ${o.r_state}, ${o.r_amount}) has no resource`);
@@ -287,7 +316,7 @@ export async function checkStep(ctx: CheckContext): Promise<ResourceAudit[]> {
 }
 
 /**
- * Once nothing is in flight: no hold pending, nothing provisioning or releasing, and the
+ * Once nothing is in flight: no allocation hold pending, nothing provisioning or releasing, and the
  * provider holds a machine exactly for each RUNNING/STOPPED resource — no leaked machine.
  */
 export async function checkQuiesced(ctx: CheckContext): Promise<void> {
@@ -306,7 +335,11 @@ export async function checkQuiesced(ctx: CheckContext): Promise<void> {
       problems.push(`[leak] machine ${m.id} is still live for ${r.owner_id}.${r.request_id}, which is ${r.status}`);
     }
   }
-  const held = await ctx.db.selectFrom('wallets').select(['account_id', 'held']).where('held', '!=', 0).execute();
-  for (const w of held) problems.push(`[quiesced] ${w.account_id} still holds ${w.held}`);
+  // A pending resize keeps its hold until a boot or a revert: only allocation holds must be gone.
+  const { rows: held } = await sql<{ account_id: string; held: number }>`
+    select w.account_id, w.held from wallets w
+    where w.held != coalesce((select sum(amount) from reservations v
+      where v.account_id = w.account_id and v.state = 'pending' and v.purpose = 'resize'), 0)`.execute(ctx.db);
+  for (const w of held) problems.push(`[quiesced] ${w.account_id} still holds ${w.held} beyond pending resizes`);
   if (problems.length > 0) throw new InvariantViolation(problems);
 }

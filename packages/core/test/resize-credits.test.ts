@@ -3,7 +3,6 @@
  * than charged) when smaller, released on revert, failure and release; never swept as an
  * allocation hold; and consistent under racing operations and a crash before the commit.
  */
-import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type Actor,
@@ -14,6 +13,7 @@ import {
   setFaultHook,
 } from '../src/index.js';
 import { createTestStorage, type TestStorage, testEngines } from '../src/testing/index.js';
+import { checkMoney as checkMoneyOf, checkResizeState } from './support/money.js';
 
 const engines = await testEngines();
 const admin: Actor = { id: 'admin', role: 'admin' };
@@ -31,6 +31,7 @@ describe.each(engines)('resize credits on %s', (engine) => {
   let storage: TestStorage;
   let slipway: Slipway;
   let failReconfigure = false;
+  let prices = new Map<number, number>();
 
   async function open(extra: Provisioner[] = []) {
     const demo = demoProvisioner({ persistent: true });
@@ -41,9 +42,14 @@ describe.each(engines)('resize credits on %s', (engine) => {
         return { appliedAt: 'next-boot' };
       },
     };
+    // Its own prices, by vCPU, which a test changes between a create and a resize.
+    const priced: Provisioner = {
+      ...demoProvisioner({ name: 'priced', persistent: true }),
+      quote: (spec) => prices.get(spec.vcpu) ?? 100,
+    };
     slipway = await createSlipway({
       database: storage,
-      provisioners: [demo, flaky, ...extra],
+      provisioners: [demo, flaky, priced, ...extra],
       rateLimits: {},
       jobs: { pollMs: 10, backoff: { baseMs: 1, maxMs: 5 } },
     });
@@ -52,6 +58,10 @@ describe.each(engines)('resize credits on %s', (engine) => {
   beforeEach(async () => {
     storage = await createTestStorage(engine);
     failReconfigure = false;
+    prices = new Map([
+      [1, 20],
+      [2, 30],
+    ]);
     await open();
     await slipway.accounts.grant(admin, { accountId: 'alice', amount: 100 });
   });
@@ -61,27 +71,10 @@ describe.each(engines)('resize credits on %s', (engine) => {
     await storage.close();
   });
 
-  /** Credits conserved; each resource's cost is exactly what the ledger took for it; resize holds ⇔ resources. */
-  async function checkMoney() {
-    const audit = await slipway.ledger.audit(storage.db, 'alice');
-    expect(audit.balance).toBe(audit.ledgerSum);
-    expect(audit.held).toBe(audit.pendingSum);
-    expect(audit.balance - audit.held).toBeGreaterThanOrEqual(0);
-    const rows = await sql<{ id: string; cost: number; taken: number; hold: string | null; hold_state: string | null }>`
-      select r.id, r.cost, r.resize_reservation_id as hold, v.state as hold_state,
-        -coalesce((select sum(amount) from ledger_entries l where l.resource_id = r.id), 0)::int8 as taken
-      from resources r left join reservations v on v.id = r.resize_reservation_id`.execute(storage.db);
-    for (const r of rows.rows) {
-      expect(Number(r.cost)).toBe(Number(r.taken));
-      expect(Number(r.cost)).toBeGreaterThanOrEqual(0);
-      if (r.hold) expect(r.hold_state).toBe('pending');
-    }
-    const stray = await sql<{ n: number }>`
-      select count(*)::int8 as n from reservations v where v.purpose = 'resize' and v.state = 'pending'
-        and not exists (select 1 from resources r where r.resize_reservation_id = v.id)`.execute(storage.db);
-    expect(Number(stray.rows[0]?.n)).toBe(0);
-    return audit;
-  }
+  const checkMoney = async () => {
+    await checkResizeState(storage.db);
+    return checkMoneyOf(slipway, storage.db);
+  };
 
   it('a bigger size holds the difference, and the boot that applies it charges it once', async () => {
     const vm = await slipway.resources.create(alice, input);
@@ -104,14 +97,31 @@ describe.each(engines)('resize credits on %s', (engine) => {
     expect((await slipway.resources.act(alice, vm.id, 'RESTART')).cost).toBe(19);
     expect(await checkMoney()).toMatchObject({ balance: 81, held: 0 });
 
-    // A machine charged less than its quote (a provisioner's own cost): the refund stops at what was charged.
+    // A machine charged less than its quote (a provisioner's own cost): it keeps having paid at
+    // least the smaller size's price (19), so its 5 credits are not refunded.
     const cheap = await slipway.resources.create(alice, { ...input, name: 'cheap' });
     await storage.db.updateTable('resources').set({ cost: 5 }).where('id', '=', cheap.id).execute();
     await storage.db.updateTable('ledger_entries').set({ amount: -5 }).where('resource_id', '=', cheap.id).execute();
     await storage.db.updateTable('wallets').set({ balance: 76 }).where('account_id', '=', 'alice').execute();
     await slipway.resources.resize(alice, cheap.id, { vcpu: 1, memoryMb: 512 });
-    expect((await slipway.resources.act(alice, cheap.id, 'RESET_HARD')).cost).toBe(0);
-    expect(await checkMoney()).toMatchObject({ balance: 81, held: 0 });
+    expect((await slipway.resources.act(alice, cheap.id, 'RESET_HARD')).cost).toBe(5);
+    expect(await checkMoney()).toMatchObject({ balance: 76, held: 0 });
+  });
+
+  it('after a price rise a smaller size refunds only what was paid above its new price', async () => {
+    const vm = await slipway.resources.create(alice, { ...input, provisioner: 'priced' });
+    expect(vm.cost).toBe(30);
+    prices.set(2, 50); // the quotes now differ by 30, but only 10 was paid above the 1 vCPU price
+    await slipway.resources.resize(alice, vm.id, { vcpu: 1 });
+    expect(await slipway.resources.act(alice, vm.id, 'RESTART')).toMatchObject({ spec: { vcpu: 1 }, cost: 20 });
+    expect(await checkMoney()).toMatchObject({ balance: 80, held: 0 });
+
+    const other = await slipway.resources.create(alice, { ...input, name: 'other', provisioner: 'priced' });
+    prices.set(2, 80);
+    prices.set(1, 60); // the smaller size now costs more than was paid: nothing comes back
+    await slipway.resources.resize(alice, other.id, { vcpu: 1 });
+    expect(await slipway.resources.act(alice, other.id, 'RESTART')).toMatchObject({ spec: { vcpu: 1 }, cost: 50 });
+    expect(await checkMoney()).toMatchObject({ balance: 30, held: 0 });
   });
 
   it('revert, a failed reconfigure and a release each give the hold back', async () => {
@@ -181,6 +191,9 @@ describe.each(engines)('resize credits on %s', (engine) => {
     await slipway.runJobs();
     expect((await slipway.resources.get(alice, vm.id)).status).toBe('EXPIRED');
     expect(await checkMoney()).toMatchObject({ balance: 66, held: 0 });
+    const events = await slipway.events.list(storage.db, admin, { resourceId: vm.id });
+    const expired = events.filter((e) => e.action === 'resource.expired');
+    expect(expired.map((e) => e.data)).toEqual([expect.objectContaining({ resizeHoldReleased: 10 })]);
   });
 
   it('a crash after the reconfigure and after the boot, before each commit, neither loses nor doubles a credit', async () => {

@@ -94,7 +94,21 @@ export interface HostUsage extends HostCapacity {
 export const NO_USAGE: HostUsage = { vcpu: 0, memoryMb: 0, diskGb: 0, resources: 0 };
 
 /**
- * What the resources on each host take: the specs of every resource that may still have a
+ * A resource's vCPU or memory at its largest: its spec, a pending resize (the next boot takes
+ * it) or one being requested (the provisioner may be reconfiguring it now).
+ */
+const largestSize = (field: 'vcpu' | 'memoryMb') =>
+  sql<number>`greatest((spec->>${field})::float8,
+    coalesce((pending_spec->>${field})::float8, 0),
+    case when operation->>'action' = 'RESIZE' then coalesce((operation->'spec'->>${field})::float8, 0) else 0 end)`;
+
+/** The hot-plugged disks of a resource (attaching, attached or detaching: each may be on the host). */
+const deviceDiskGb = sql<number>`coalesce((select sum((x->>'sizeGb')::float8)
+  from jsonb_array_elements(devices) as x), 0)`;
+
+/**
+ * What the resources on each host take: each resource at its largest size (spec, pending or
+ * requested resize) with its hot-plugged disks, for every resource that may still have a
  * machine there. That is every resource not yet terminal, and two kinds of FAILED ones: a
  * machine that failed after it ran (external id set; it exists until its release, which
  * moves it to RELEASING and then RELEASED), and a failed allocation whose cleanup job has
@@ -106,9 +120,9 @@ export async function hostUsage(db: Executor, names: readonly string[]): Promise
     .selectFrom('resources')
     .select([
       'host',
-      sql<number>`coalesce(sum((spec->>'vcpu')::float8), 0)::float8`.as('vcpu'),
-      sql<number>`coalesce(sum((spec->>'memoryMb')::float8), 0)::float8`.as('memory_mb'),
-      sql<number>`coalesce(sum((spec->>'diskGb')::float8), 0)::float8`.as('disk_gb'),
+      sql<number>`coalesce(sum(${largestSize('vcpu')}), 0)::float8`.as('vcpu'),
+      sql<number>`coalesce(sum(${largestSize('memoryMb')}), 0)::float8`.as('memory_mb'),
+      sql<number>`coalesce(sum((spec->>'diskGb')::float8 + ${deviceDiskGb}), 0)::float8`.as('disk_gb'),
       sql<number>`count(*)::float8`.as('n'),
     ])
     .where('host', 'in', names)

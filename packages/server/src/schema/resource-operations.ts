@@ -16,6 +16,7 @@ import {
 import { builder } from '../builder.js';
 import { actorOf } from '../context.js';
 import {
+  CapacityExhaustedError,
   ConflictError,
   InsufficientCreditsError,
   InvalidStateError,
@@ -148,7 +149,8 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: ResizeInput, required: true }),
       wait: t.arg.boolean({ description: WAIT }),
     },
-    errors: { types: [...REFUSALS, InsufficientCreditsError] },
+    // CapacityExhausted: a bigger size with no room on a host-placed resource's host.
+    errors: { types: [...REFUSALS, InsufficientCreditsError, CapacityExhaustedError] },
     resolve: (_root, args, ctx) =>
       typed(() =>
         ctx.slipway.resources.resize(actorOf(ctx), String(args.id), defined(args.input), waitOptions(args.wait)),
@@ -170,7 +172,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: AttachDeviceInput, required: true }),
       wait: t.arg.boolean({ description: WAIT }),
     },
-    errors: { types: REFUSALS },
+    errors: { types: [...REFUSALS, CapacityExhaustedError] }, // a disk with no room on the host
     resolve: (_root, args, ctx) =>
       typed(() =>
         ctx.slipway.resources.attachDevice(

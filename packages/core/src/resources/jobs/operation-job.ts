@@ -3,12 +3,16 @@
  * provisioner, outside any transaction, then store the outcome (operations/operation-commit.ts).
  * Transient errors are retried with backoff; a crash or a lost lease re-runs the job, and the
  * operation is idempotent at the plugin (starting a running machine, reconfiguring to the
- * size it has, attaching a device it has). When the job gives up, the operation fails: its
- * hold or device is undone and the slot is freed, so it never stays claimed.
+ * size it has, attaching a device it has). When the job gives up, the operation fails and
+ * the slot is freed, so it never stays claimed: its hold or device is undone, unless the
+ * provisioner may already have acted (`reached`), in which case what the machine may now be
+ * is kept (a pending resize, a listed device) for a revert or a detach to settle.
  */
-import { SlipwayError } from '../../errors.js';
+import { sql } from 'kysely';
+import { isSlipwayError, SlipwayError } from '../../errors.js';
 import { faultPoint } from '../../faults.js';
 import type { Job, JobHandler } from '../../jobs/job-runner.js';
+import { jsonb } from '../../storage/executor.js';
 import { commitOperation, failOperation, LIVE_STATUSES, type OperationResult } from '../operations/operation-commit.js';
 import type { OperationRecord } from '../operations/operation-records.js';
 import { type ResourceRow, resourceSink, toAllocation } from '../resource-mapper.js';
@@ -23,27 +27,68 @@ export function operationJob(d: WorkerDeps): JobHandler {
   };
 }
 
+/** The operations whose failure undoes something in the database that the machine may have done. */
+const UNDONE_ON_FAILURE: readonly OperationRecord['action'][] = ['RESIZE', 'ATTACH_DEVICE', 'DETACH_DEVICE'];
+
 async function operate(d: WorkerDeps, job: Job, signal: AbortSignal): Promise<void> {
   const resourceId = payloadResourceId(job.payload);
-  const row = await resourceById(d.db, resourceId);
-  const op = row?.operation;
-  if (!row || !op || op.id !== job.payload.operationId) return; // settled already: a duplicate run
-  if (!LIVE_STATUSES.includes(row.status)) {
-    const gone = new SlipwayError('INVALID_STATE', `the resource became ${row.status} before ${op.action} ran`);
-    await failOperation(d, resourceId, op.id, gone);
-    return;
+  // Two rounds at most: a revert that finds its resize applied by a boot meanwhile looks once more.
+  for (let round = 0; round < 2; round++) {
+    const row = await resourceById(d.db, resourceId);
+    const op = row?.operation;
+    if (!row || !op || op.id !== job.payload.operationId) return; // settled already: a duplicate run
+    if (!LIVE_STATUSES.includes(row.status)) {
+      const gone = new SlipwayError('INVALID_STATE', `the resource became ${row.status} before ${op.action} ran`);
+      await failOperation(d, resourceId, op.id, gone);
+      return;
+    }
+    if (op.action === 'REVERT_RESIZE' && row.pending_spec === null) {
+      await revertTooLate(d, row, op, signal);
+      return;
+    }
+    const firstCall = !op.reached;
+    if (firstCall && UNDONE_ON_FAILURE.includes(op.action) && !(await markReached(d, resourceId, op))) return;
+    let result: OperationResult;
+    try {
+      result = await callProvisioner(d, row, op, signal);
+    } catch (error) {
+      if (signal.aborted) throw error; // our runner is stopping or lost the lease: the job goes on elsewhere
+      if (isTransient(error) && job.attempts < job.max_attempts) throw error; // retried with backoff
+      await failOperation(d, resourceId, op.id, error, { refused: firstCall && !isTransient(error) });
+      return;
+    }
+    faultPoint('operation.before-commit');
+    if ((await commitOperation(d, resourceId, op, result)) !== 'stale') return;
   }
-  let result: OperationResult;
-  try {
-    result = await callProvisioner(d, row, op, signal);
-  } catch (error) {
-    if (signal.aborted) throw error; // our runner is stopping or lost the lease: the job goes on elsewhere
-    if (isTransient(error) && job.attempts < job.max_attempts) throw error; // retried with backoff
-    await failOperation(d, resourceId, op.id, error);
-    return;
-  }
-  faultPoint('operation.before-commit');
-  await commitOperation(d, resourceId, op, result);
+}
+
+/**
+ * Committed before the provisioner's first call: from now on a failure keeps what the machine
+ * may have done (operation-commit.ts `failOperation`). False when the operation is settled.
+ */
+async function markReached(d: WorkerDeps, resourceId: string, op: OperationRecord): Promise<boolean> {
+  const res = await d.db
+    .updateTable('resources')
+    .set({ operation: jsonb({ ...op, reached: true }) })
+    .where('id', '=', resourceId)
+    .where(sql<string>`operation->>'id'`, '=', op.id)
+    .executeTakeFirst();
+  return res.numUpdatedRows > 0n;
+}
+
+/**
+ * A boot applied the pending size before the revert committed: nothing is left to revert, and
+ * the revert's reconfigure (if it ran) set the machine back to the old size. Reconfigure it to
+ * the size it now has and is charged for, then fail with CONFLICT.
+ */
+async function revertTooLate(d: WorkerDeps, row: ResourceRow, op: OperationRecord, signal: AbortSignal) {
+  const runtime = d.registry.get(row.provisioner);
+  const call = { signal, events: resourceSink(d.eventService, row) };
+  await runtime.reconfigure(toAllocation(row), { vcpu: row.spec.vcpu, memoryMb: row.spec.memoryMb }, call);
+  const late = new SlipwayError('CONFLICT', 'the resize was applied by a boot before the revert: it now is the size', {
+    details: { operation: op.action, resourceId: row.id },
+  });
+  await failOperation(d, row.id, op.id, late);
 }
 
 async function callProvisioner(
@@ -82,6 +127,12 @@ async function callProvisioner(
       return {};
     }
     case 'DETACH_DEVICE':
-      return { detach: await runtime.detach(allocation, op.deviceId, call) };
+      try {
+        return { detach: await runtime.detach(allocation, op.deviceId, call) };
+      } catch (error) {
+        // The machine has no such device (an attach that never got through): it is detached.
+        if (isSlipwayError(error) && error.code === 'NOT_FOUND') return { detach: { state: 'detached' } };
+        throw error;
+      }
   }
 }

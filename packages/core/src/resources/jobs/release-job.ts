@@ -33,14 +33,17 @@ async function release(d: WorkerDeps, job: Job, signal: AbortSignal): Promise<vo
     if (!(await markReleased(trx, row.id, expired, now))) return;
     // An expiry claims RELEASING without the release flow: a pending resize's hold ends here then.
     const current = await resourceById(trx, row.id, true);
-    if (current?.resize_reservation_id) await dropResize(trx, d, current);
+    const resize = current?.resize_reservation_id ? await dropResize(trx, d, current) : { released: 0 };
     await d.events.append(trx, {
       type: 'vm',
       action: expired ? 'resource.expired' : 'resource.released',
       actorId: typeof job.payload.actorId === 'string' ? job.payload.actorId : null,
       ownerId: row.owner_id,
       resourceId: row.id,
-      data: expired && row.expires_at ? { expiryLagMs: now.getTime() - row.expires_at.getTime() } : {},
+      data: {
+        ...(expired && row.expires_at ? { expiryLagMs: now.getTime() - row.expires_at.getTime() } : {}),
+        ...(resize.released > 0 ? { resizeHoldReleased: resize.released } : {}),
+      },
     });
   });
 }

@@ -9,6 +9,7 @@
 import type { Transaction, UpdateObject } from 'kysely';
 import { errorMessage, isSlipwayError, SlipwayError } from '../../errors.js';
 import type { NewEvent } from '../../events/event-log.js';
+import type { ResourceDevice } from '../../operation-domain.js';
 import type { DetachResult, PowerResult, ReconfigureResult } from '../../provisioner/capabilities.js';
 import { jsonb } from '../../storage/executor.js';
 import type { SlipwayDatabase } from '../../storage/schema.js';
@@ -17,7 +18,7 @@ import { resourceById } from '../resource-repository.js';
 import type { WorkerDeps } from '../worker-deps.js';
 import { withDeviceState, withoutDevice } from './devices.js';
 import type { OperationRecord, OutcomeRecord } from './operation-records.js';
-import { applyPendingResize, dropResize } from './resize-credits.js';
+import { applyPendingResize, bootedWith, dropResize } from './resize-credits.js';
 
 /** What the provisioner answered. */
 export interface OperationResult {
@@ -35,36 +36,66 @@ type Trx = Transaction<SlipwayDatabase>;
  */
 export const LIVE_STATUSES: readonly string[] = ['RUNNING', 'STOPPED', 'UNKNOWN'];
 
+/**
+ * `stored`: the outcome is written. `settled`: the operation was no longer in flight.
+ * `stale`: a revert found its resize applied meanwhile (a boot): nothing written, the job
+ * looks again (operation-job.ts).
+ */
+export type CommitOutcome = 'stored' | 'settled' | 'stale';
+
 export async function commitOperation(
   d: CommitDeps,
   resourceId: string,
   op: OperationRecord,
   result: OperationResult,
-): Promise<void> {
-  await d.db.transaction().execute(async (trx) => {
+): Promise<CommitOutcome> {
+  return d.db.transaction().execute(async (trx) => {
     const row = await resourceById(trx, resourceId, true);
-    if (row?.operation?.id !== op.id) return;
+    if (row?.operation?.id !== op.id) return 'settled';
     if (!LIVE_STATUSES.includes(row.status)) {
       // Released or failed meanwhile: nothing is stored, what the claim wrote (a hold) is undone.
       const gone = new SlipwayError('INVALID_STATE', `the resource became ${row.status} during ${op.action}`);
-      const events = await compensate(trx, d, row, op, gone.message);
+      const events = await compensate(trx, d, row, row.operation, gone.message, false);
       await finish(trx, d, row, op, gone);
       for (const event of events) await d.events.append(trx, event);
-      return;
+      return 'stored';
     }
+    if (op.action === 'REVERT_RESIZE' && row.pending_spec === null) return 'stale';
     const events = await storeResult(trx, d, row, op, result);
     await finish(trx, d, row, op, null);
     for (const event of events) await d.events.append(trx, event);
+    return 'stored';
   });
 }
 
-/** The operation will not complete: undo what its claim wrote (a hold, a device), record why. */
-export async function failOperation(d: CommitDeps, resourceId: string, operationId: string, error: unknown) {
+export interface FailOptions {
+  /**
+   * The provisioner refused on the only call it got (a non-transient error): nothing
+   * happened to the machine, so the claim is undone even when the operation is `reached`.
+   */
+  refused?: boolean;
+}
+
+/**
+ * The operation will not complete: undo what its claim wrote (a hold, a device), record why.
+ * When the provisioner may have acted (`reached`), the database keeps what may be true of the
+ * machine instead: a resize stays pending with its hold (a revert drops it, a boot with that
+ * size applies it), an attached device stays listed with the error (detach it), a device being
+ * detached stays DETACHING (finished by its event or a boot).
+ */
+export async function failOperation(
+  d: CommitDeps,
+  resourceId: string,
+  operationId: string,
+  error: unknown,
+  opts: FailOptions = {},
+) {
   await d.db.transaction().execute(async (trx) => {
     const row = await resourceById(trx, resourceId, true);
     const op = row?.operation;
     if (!row || op?.id !== operationId) return;
-    const events = await compensate(trx, d, row, op, errorMessage(error));
+    const mayHaveActed = op.reached === true && !opts.refused && LIVE_STATUSES.includes(row.status);
+    const events = await compensate(trx, d, row, op, errorMessage(error), mayHaveActed);
     await finish(trx, d, row, op, error);
     for (const event of events) await d.events.append(trx, event);
   });
@@ -115,7 +146,7 @@ async function storeResult(
       await set({ status, devices: jsonb(devices), updated_at: now });
       const events = dropped.map((x) => event('resource.device_detached', { deviceId: x.id, reason: 'reboot' }));
       const resized = result.power?.running
-        ? await applyPendingResize(trx, d, row, result.power.running, op.requestedBy)
+        ? await bootedWith(trx, d, row, result.power.running, op.requestedBy)
         : null;
       return [...events, ...(resized ? [resized] : []), succeeded(row, op, { from: row.status, to: status })];
     }
@@ -128,29 +159,38 @@ async function compensate(
   row: ResourceRow,
   op: OperationRecord,
   error: string,
+  mayHaveActed: boolean,
 ): Promise<NewEvent[]> {
   const event = eventOf(row, op, 'warning');
-  const now = d.clock.now();
   let extra: Record<string, unknown> = {};
   const out: NewEvent[] = [];
-  if (op.action === 'RESIZE' && op.reservationId !== null && row.resize_reservation_id === op.reservationId) {
-    extra = await dropResize(trx, d, row);
-  } else if (op.action === 'ATTACH_DEVICE') {
-    const devices = withoutDevice(row.devices, op.device.id);
-    await trx
+  const setDevices = (devices: ResourceDevice[]) =>
+    trx
       .updateTable('resources')
-      .set({ devices: jsonb(devices), updated_at: now })
+      .set({ devices: jsonb(devices), updated_at: d.clock.now() })
       .where('id', '=', row.id)
       .execute();
+  if (op.action === 'RESIZE' && mayHaveActed) {
+    // The machine may boot the new size: keep it pending (and its hold) until a boot or a revert settles it.
+    await trx
+      .updateTable('resources')
+      .set({ pending_spec: jsonb(op.spec), resize_delta: op.delta, updated_at: d.clock.now() })
+      .where('id', '=', row.id)
+      .execute();
+    out.push(event('resource.resize_pending', { spec: op.spec, delta: op.delta, uncertain: true }));
+  } else if (op.action === 'RESIZE' && op.reservationId !== null && row.resize_reservation_id === op.reservationId) {
+    extra = await dropResize(trx, d, row);
+  } else if (op.action === 'ATTACH_DEVICE' && mayHaveActed) {
+    // It may be attached: listed, with the error, so the user sees it and can detach it.
+    await setDevices(withDeviceState(row.devices, op.device.id, 'ATTACHED', error));
+    out.push(event('resource.device_attach_failed', { device: op.device, error, kept: true }));
+  } else if (op.action === 'ATTACH_DEVICE') {
+    await setDevices(withoutDevice(row.devices, op.device.id));
     out.push(event('resource.device_attach_failed', { device: op.device, error }));
   } else if (op.action === 'DETACH_DEVICE') {
-    const devices = withDeviceState(row.devices, op.deviceId, 'ATTACHED', error);
-    await trx
-      .updateTable('resources')
-      .set({ devices: jsonb(devices), updated_at: now })
-      .where('id', '=', row.id)
-      .execute();
-    out.push(event('resource.device_detach_failed', { deviceId: op.deviceId, error }));
+    // The unplug may be under way: DETACHING until its event or a boot; else it is still attached.
+    await setDevices(withDeviceState(row.devices, op.deviceId, mayHaveActed ? 'DETACHING' : 'ATTACHED', error));
+    out.push(event('resource.device_detach_failed', { deviceId: op.deviceId, error, pending: mayHaveActed }));
   }
   out.push(event('resource.action_failed', { action: op.action, operationId: op.id, error, ...extra }));
   return out;

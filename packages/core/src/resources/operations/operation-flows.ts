@@ -4,6 +4,7 @@
  */
 import { type Actor, type Resource, type ResourceSpec, ResourceSpecSchema } from '../../domain.js';
 import { SlipwayError, validationError } from '../../errors.js';
+import { NO_GROWTH } from '../../hosts/host-room.js';
 import {
   type AttachDeviceInput,
   AttachDeviceInputSchema,
@@ -15,7 +16,7 @@ import {
 import { jsonb } from '../../storage/executor.js';
 import { parseOrThrow } from '../../util/parse.js';
 import type { WaitOptions } from '../await-settled.js';
-import { canonicalJson } from '../resource-mapper.js';
+import { canonicalJson, type ResourceRow } from '../resource-mapper.js';
 import { newDevice, withDeviceState } from './devices.js';
 import { type OperationClaim, type OperationDeps, requestOperation } from './operation-request.js';
 import { holdResize, resizeDelta, sizeOf } from './resize-credits.js';
@@ -47,6 +48,9 @@ function resizedSpec(spec: ResourceSpec, input: { vcpu?: number | undefined; mem
   return next;
 }
 
+/** What a resize's price depends on in the row (its spec; its cost caps a refund). */
+const priced = (row: Pick<ResourceRow, 'spec' | 'cost'>) => `${canonicalJson(row.spec)} ${row.cost}`;
+
 export async function resize(d: OperationDeps, actor: Actor, id: string, raw: ResizeInput, opts: WaitOptions) {
   const input = parseOrThrow(ResizeInputSchema, raw);
   if (input.vcpu === undefined && input.memoryMb === undefined) throw validationError('vcpu', 'give vcpu or memoryMb');
@@ -54,11 +58,16 @@ export async function resize(d: OperationDeps, actor: Actor, id: string, raw: Re
     action: 'RESIZE',
     async before(row) {
       const spec = resizedSpec(row.spec, input);
-      return { spec, from: canonicalJson(row.spec), delta: await resizeDelta(d, row, spec) };
+      return { spec, from: priced(row), delta: await resizeDelta(d, row, spec) };
     },
+    room: (row, pre) => ({
+      vcpu: Math.max(0, pre.spec.vcpu - row.spec.vcpu),
+      memoryMb: Math.max(0, pre.spec.memoryMb - row.spec.memoryMb),
+      diskGb: 0,
+    }),
     async claim(trx, row, pre, operationId) {
-      // Priced against the spec read before the transaction: a resize applied meanwhile changes the price.
-      if (canonicalJson(row.spec) !== pre.from) {
+      // Priced against the spec and cost read before the transaction: a resize applied meanwhile changes both.
+      if (priced(row) !== pre.from) {
         throw new SlipwayError('CONFLICT', 'the resource was resized meanwhile; ask again', {
           details: { operation: 'RESIZE', resourceId: row.id },
         });
@@ -95,6 +104,7 @@ export async function attachDevice(
     action: 'ATTACH_DEVICE',
     check: (row) => void newDevice(input, row.devices),
     before: nothingBefore,
+    room: () => ({ ...NO_GROWTH, diskGb: input.sizeGb ?? 0 }),
     async claim(_trx, row) {
       const device = newDevice(input, row.devices);
       return {

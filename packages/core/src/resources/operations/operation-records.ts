@@ -15,6 +15,12 @@ interface OperationBase {
   readonly id: string;
   readonly requestedBy: string;
   readonly startedAt: string;
+  /**
+   * The provisioner may have acted: committed on its own before the first call of a resize or
+   * hotplug, so a failure found later (a dead job, the sweeper) does not undo in the database
+   * what may have happened to the machine.
+   */
+  readonly reached?: boolean;
 }
 
 export type OperationRecord = OperationBase &

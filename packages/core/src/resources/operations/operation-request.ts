@@ -1,7 +1,8 @@
 /**
  * The request side of every operation (power, resize, hotplug), in one shape:
  *   IDOR (visibleResource) → capability (NOT_SUPPORTED) → in flight (CONFLICT) → state
- *   (INVALID_STATE) → work outside a transaction (a price) → one transaction: the checks
+ *   (INVALID_STATE) → work outside a transaction (a price) → one transaction: room on the
+ *   resource's host for a growth (its row locked first; CAPACITY_EXHAUSTED), the checks
  *   again on the locked row, the claim of the resource's operation slot
  *   (`where operation is null`), the operation's own writes (a hold, a device), the job, the
  *   event → then answer at once or wait for the job like a create does.
@@ -12,6 +13,8 @@ import type { Kysely, Transaction, UpdateObject } from 'kysely';
 import type { Actor, Resource } from '../../domain.js';
 import { ERROR_CODES, type ErrorCode, SlipwayError } from '../../errors.js';
 import type { EventLog } from '../../events/event-log.js';
+import type { HostCapacity } from '../../hosts/host-repository.js';
+import { claimHostRoom, grows, NO_GROWTH } from '../../hosts/host-room.js';
 import type { CreditLedger } from '../../ledger/ledger.js';
 import type { Pricer } from '../../pricing/pricer.js';
 import type { Clock } from '../../provisioner/provisioner.js';
@@ -48,6 +51,11 @@ export interface OperationClaim<Pre> {
   check?(row: ResourceRow): void;
   /** Work before the transaction (pricing through the provisioner); its result reaches `claim`. */
   before(row: ResourceRow): Promise<Pre>;
+  /**
+   * The room the operation takes beyond the resource's current size on its host (a bigger
+   * resize, a disk), checked with the host's row locked before anything is written.
+   */
+  room?(row: ResourceRow, pre: Pre): HostCapacity;
   /** The operation's own writes in the claim's transaction (the row is locked and checked again). */
   claim(trx: Transaction<SlipwayDatabase>, row: ResourceRow, pre: Pre, operationId: string): Promise<ClaimWrites>;
 }
@@ -90,6 +98,10 @@ export async function requestOperation<Pre>(
   const pre = await claim.before(current);
   const operationId = randomUUID();
   const claimed = await d.db.transaction().execute(async (trx) => {
+    // The host's row first (lock order: hosts → resources → wallet → events); the resource
+    // counts at its size read above, which the claim checks is still its size.
+    const need = claim.room?.(current, pre) ?? NO_GROWTH;
+    if (current.host !== null && grows(need)) await claimHostRoom(trx, current.host, need, id);
     const row = await visibleResource(trx, actor, id, true);
     refuseUnlessAllowed(d, claim, row);
     const writes = await claim.claim(trx, row, pre, operationId);

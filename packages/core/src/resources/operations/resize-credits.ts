@@ -3,8 +3,12 @@
  * resource row locked, so each move of credits commits with the resource change it pays for:
  *
  *   request (bigger)  hold `delta` = quote(new) − quote(current), purpose `resize`    holdResize
+ *   request (smaller) `delta` = −min(quote(current) − quote(new), cost − quote(new)):  resizeDelta
+ *                     the machine keeps having paid at least the new size's price, so a
+ *                     price change between create and resize never refunds more than it should
  *   applied           bigger: charge the hold (cost += delta);                        applyPendingResize
- *                     smaller: refund min(−delta, cost) (never below 0, never more than charged)
+ *                     smaller: refund the stored −delta (never more than cost)
+ *   a boot            with the pending size applies it; with neither size: critical   bootedWith
  *   revert / failure / release: release the hold, drop the pending spec             dropResize
  *
  * Invariant: `resize_reservation_id` is set ⇔ its hold is pending. A resize hold is never
@@ -28,10 +32,14 @@ export interface ResizeCreditDeps {
   clock: Clock;
 }
 
-/** quote(next) − quote(current) in credits. Prices through the provisioner: call outside any transaction. */
+/**
+ * What a resize to `next` moves, in credits: quote(next) − quote(current) for a bigger size;
+ * for a smaller one a refund capped so that `cost` stays at least quote(next) (never below 0).
+ * Prices through the provisioner: call outside any transaction.
+ */
 export async function resizeDelta(
   d: { registry: ProvisionerRegistry; pricer: Pricer },
-  row: Pick<ResourceRow, 'provisioner' | 'spec' | 'options'>,
+  row: Pick<ResourceRow, 'provisioner' | 'spec' | 'options' | 'cost'>,
   next: ResourceSpec,
 ): Promise<number> {
   const runtime = d.registry.get(row.provisioner);
@@ -39,7 +47,8 @@ export async function resizeDelta(
     d.pricer.quote(runtime, row.spec, row.options),
     d.pricer.quote(runtime, next, row.options),
   ]);
-  return wanted - current;
+  const delta = wanted - current;
+  return delta >= 0 ? delta : -Math.min(-delta, Math.max(0, row.cost - wanted));
 }
 
 /** Hold a positive `delta` for the resize; INSUFFICIENT_CREDITS (nothing written) when not available. */
@@ -87,6 +96,7 @@ export async function applyPendingResize(
     holdMissing = c === null; // cannot happen while the invariant holds; flagged loudly if it does
     charged = c ?? 0;
   } else if (delta < 0) {
+    // Capped at the request (resizeDelta); the bound by cost only guards a cost changed since.
     refunded = Math.min(-delta, Math.max(0, row.cost));
     if (refunded > 0) {
       await d.ledger.refund(trx, {
@@ -121,6 +131,36 @@ export async function applyPendingResize(
   };
 }
 
+/**
+ * A boot reported the size the machine runs with: the pending size applies it (charged or
+ * refunded); the recorded spec changes nothing; any other size is a critical
+ * `resource.size_mismatch` and moves no credit (an operator must look: Slipway charges for
+ * one size while the machine runs another). Returns the event to append, or null.
+ */
+export async function bootedWith(
+  trx: Executor,
+  d: ResizeCreditDeps,
+  row: ResourceRow,
+  running: NonNullable<PowerResult['running']>,
+  actorId: string | null,
+): Promise<NewEvent | null> {
+  const applied = await applyPendingResize(trx, d, row, running, actorId);
+  if (applied || sameSize(running, row.spec)) return applied;
+  return {
+    type: 'vm',
+    action: 'resource.size_mismatch',
+    severity: 'critical',
+    actorId,
+    ownerId: row.owner_id,
+    resourceId: row.id,
+    data: {
+      running: sizeOf(running),
+      spec: sizeOf(row.spec),
+      pendingSpec: row.pending_spec ? sizeOf(row.pending_spec) : null,
+    },
+  };
+}
+
 /** Drop the pending resize (or the one being requested) and release its hold. */
 export async function dropResize(
   trx: Executor,
@@ -144,4 +184,4 @@ export async function dropResize(
   return { released };
 }
 
-export const sizeOf = (spec: ResourceSpec) => ({ vcpu: spec.vcpu, memoryMb: spec.memoryMb });
+export const sizeOf = (spec: Pick<ResourceSpec, 'vcpu' | 'memoryMb'>) => ({ vcpu: spec.vcpu, memoryMb: spec.memoryMb });

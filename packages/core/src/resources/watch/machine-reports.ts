@@ -3,15 +3,16 @@
  * its events: `state` moves RUNNING ⇄ STOPPED; `failed`/`gone` keep the status (a watcher
  * may see a machine it lost track of, and only a refresh or an operator decides it is
  * failed) but note the error with a critical event; `event` is stored with the resource;
- * `deviceDetached` finishes a DETACHING device; `running` (a boot) applies a pending resize
- * of that size and finishes every unacknowledged detach. Resources still being provisioned or
+ * `deviceDetached` removes the device; `running` (a boot) applies a pending resize of that
+ * size (another size than the spec's is a critical size mismatch) and finishes every
+ * unacknowledged detach. Resources still being provisioned or
  * released, or finished, are never touched: their own jobs own them.
  */
 import type { NewEvent } from '../../events/event-log.js';
 import type { MachineReport } from '../../provisioner/capabilities.js';
 import { jsonb } from '../../storage/executor.js';
 import { LIVE_STATUSES } from '../operations/operation-commit.js';
-import { applyPendingResize } from '../operations/resize-credits.js';
+import { bootedWith } from '../operations/resize-credits.js';
 import { resourceById } from '../resource-repository.js';
 import type { WorkerDeps } from '../worker-deps.js';
 
@@ -57,8 +58,12 @@ export async function applyMachineReport(
       event(report.event.action, report.event.data ?? {}, report.event.severity ?? 'info');
     }
     // A boot (`running`) completes every detach the guest never acknowledged, as a reset does.
-    const finished = row.devices.filter(
-      (x) => x.state === 'DETACHING' && (x.id === report.deviceDetached || report.running !== undefined),
+    // A device the machine says is gone goes whatever its state (a failed detach may have got
+    // through), except one being attached: its attach owns it.
+    const finished = row.devices.filter((x) =>
+      x.id === report.deviceDetached
+        ? x.state !== 'ATTACHING'
+        : x.state === 'DETACHING' && report.running !== undefined,
     );
     if (finished.length > 0) {
       const devices = row.devices.filter((x) => !finished.includes(x));
@@ -70,7 +75,7 @@ export async function applyMachineReport(
       for (const x of finished) event('resource.device_detached', { deviceId: x.id, source: 'watch' });
     }
     if (report.running) {
-      const resized = await applyPendingResize(trx, d, row, report.running, null);
+      const resized = await bootedWith(trx, d, row, report.running, null);
       if (resized) events.push(resized);
     }
     for (const e of events) await d.events.append(trx, e);
