@@ -10,6 +10,7 @@ import {
   demoProvisioner,
   type Provisioner,
   type Slipway,
+  SlipwayError,
   setFaultHook,
 } from '../src/index.js';
 import { createTestStorage, type TestStorage, testEngines } from '../src/testing/index.js';
@@ -38,7 +39,7 @@ describe.each(engines)('resize credits on %s', (engine) => {
     const flaky: Provisioner = {
       ...demoProvisioner({ name: 'flaky', persistent: true }),
       reconfigure: async () => {
-        if (failReconfigure) throw new Error('reconfigure refused');
+        if (failReconfigure) throw new SlipwayError('INVALID_STATE', 'reconfigure refused');
         return { appliedAt: 'next-boot' };
       },
     };
@@ -135,7 +136,7 @@ describe.each(engines)('resize credits on %s', (engine) => {
 
     const flaky = await slipway.resources.create(alice, { ...input, name: 'f', provisioner: 'flaky' });
     failReconfigure = true;
-    expect(await codeOf(slipway.resources.resize(alice, flaky.id, { vcpu: 3 }))).toBe('PROVISIONER_FAILED');
+    expect(await codeOf(slipway.resources.resize(alice, flaky.id, { vcpu: 3 }))).toBe('INVALID_STATE');
     expect(await slipway.resources.get(alice, flaky.id)).toMatchObject({ pendingSpec: null, operation: null });
     expect(await checkMoney()).toMatchObject({ balance: 32, held: 0 });
 

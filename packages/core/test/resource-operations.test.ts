@@ -175,11 +175,11 @@ describe.each(engines)('resource operations on %s', (engine) => {
     await slipway.runJobs();
     const after = await slipway.resources.get(alice, vm2.id);
     expect(after).toMatchObject({ status: 'RUNNING', devices: [], operation: null });
-    expect(after.lastOperation).toMatchObject({ action: 'ATTACH_DEVICE', state: 'FAILED', code: 'PROVISIONER_FAILED' });
+    expect(after.lastOperation).toMatchObject({ action: 'ATTACH_DEVICE', state: 'FAILED', code: 'NOT_FOUND' });
     expect(await eventsOf(vm2.id)).toEqual(
       expect.arrayContaining(['resource.device_attach_failed', 'resource.action_failed']),
     );
     // Waiting for a failing operation answers its typed error.
-    expect(await codeOf(slipway.resources.act(alice, vm2.id, 'STOP'))).toBe('PROVISIONER_FAILED');
+    expect(await codeOf(slipway.resources.act(alice, vm2.id, 'STOP'))).toBe('NOT_FOUND');
   });
 });

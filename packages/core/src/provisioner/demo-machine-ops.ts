@@ -43,7 +43,8 @@ async function update<R>(
 ): Promise<R> {
   for (;;) {
     const entry = await store.get<DemoMachine>(machineKey(resourceId));
-    if (!entry || entry.value.released) throw new Error(`demo machine of ${resourceId} does not exist`);
+    if (!entry || entry.value.released)
+      throw new SlipwayError('NOT_FOUND', `demo machine of ${resourceId} does not exist`);
     const { next, result } = change(entry.value);
     if (await store.compareAndSet(machineKey(resourceId), entry.version, next)) return result;
   }

@@ -46,15 +46,15 @@ async function operate(d: WorkerDeps, job: Job, signal: AbortSignal): Promise<vo
       await revertTooLate(d, row, op, signal);
       return;
     }
-    const firstCall = !op.reached;
-    if (firstCall && UNDONE_ON_FAILURE.includes(op.action) && !(await markReached(d, resourceId, op))) return;
+    if (UNDONE_ON_FAILURE.includes(op.action) && !(await markReached(d, resourceId, op))) return;
     let result: OperationResult;
     try {
       result = await callProvisioner(d, row, op, signal);
     } catch (error) {
       if (signal.aborted) throw error; // our runner is stopping or lost the lease: the job goes on elsewhere
       if (isTransient(error) && job.attempts < job.max_attempts) throw error; // retried with backoff
-      await failOperation(d, resourceId, op.id, error, { refused: firstCall && !isTransient(error) });
+      // Whether this was the only call is decided under the row lock (another runner may have called too).
+      await failOperation(d, resourceId, op.id, error, { refused: isRefusal(error) });
       return;
     }
     faultPoint('operation.before-commit');
@@ -63,13 +63,32 @@ async function operate(d: WorkerDeps, job: Job, signal: AbortSignal): Promise<vo
 }
 
 /**
- * Committed before the provisioner's first call: from now on a failure keeps what the machine
- * may have done (operation-commit.ts `failOperation`). False when the operation is settled.
+ * A plugin's typed refusal: it checked and did nothing. A plain error (PROVISIONER_FAILED), an
+ * invalid answer (it ran, then answered badly) or a time-out may come after the machine changed.
+ */
+const REFUSALS: readonly string[] = [
+  'VALIDATION_FAILED',
+  'NOT_SUPPORTED',
+  'INVALID_STATE',
+  'CONFLICT',
+  'CAPACITY_EXHAUSTED',
+  'NOT_FOUND',
+];
+const isRefusal = (error: unknown): boolean => isSlipwayError(error) && REFUSALS.includes(error.code);
+
+/**
+ * Committed before each provisioner call: from now on a failure keeps what the machine may
+ * have done (operation-commit.ts `failOperation`), and `calls` counts the calls begun by any
+ * runner (counted in SQL, so two runners after a lost lease both count). False when the
+ * operation is settled.
  */
 async function markReached(d: WorkerDeps, resourceId: string, op: OperationRecord): Promise<boolean> {
   const res = await d.db
     .updateTable('resources')
-    .set({ operation: jsonb({ ...op, reached: true }) })
+    .set({
+      operation: sql`jsonb_set(operation || '{"reached": true}'::jsonb, '{calls}',
+        to_jsonb(coalesce((operation->>'calls')::int, 0) + 1))`,
+    })
     .where('id', '=', resourceId)
     .where(sql<string>`operation->>'id'`, '=', op.id)
     .executeTakeFirst();

@@ -70,8 +70,9 @@ export async function commitOperation(
 
 export interface FailOptions {
   /**
-   * The provisioner refused on the only call it got (a non-transient error): nothing
-   * happened to the machine, so the claim is undone even when the operation is `reached`.
+   * The provisioner answered with a typed refusal (it checked and did nothing). When that was
+   * the only call it ever got (`calls` under the row lock), the claim is undone even though
+   * the operation is `reached`.
    */
   refused?: boolean;
 }
@@ -94,7 +95,8 @@ export async function failOperation(
     const row = await resourceById(trx, resourceId, true);
     const op = row?.operation;
     if (!row || op?.id !== operationId) return;
-    const mayHaveActed = op.reached === true && !opts.refused && LIVE_STATUSES.includes(row.status);
+    const onlyCallRefused = opts.refused === true && (op.calls ?? 1) <= 1;
+    const mayHaveActed = op.reached === true && !onlyCallRefused && LIVE_STATUSES.includes(row.status);
     const events = await compensate(trx, d, row, op, errorMessage(error), mayHaveActed);
     await finish(trx, d, row, op, error);
     for (const event of events) await d.events.append(trx, event);
@@ -116,8 +118,9 @@ async function storeResult(
     case 'RESIZE': {
       await set({ pending_spec: jsonb(op.spec), resize_delta: op.delta, updated_at: now });
       const pending = { ...row, pending_spec: op.spec, resize_delta: op.delta };
+      // Applied now, or a boot already came up with this size while the resize was in flight.
       const applied =
-        result.reconfigure?.appliedAt === 'now'
+        result.reconfigure?.appliedAt === 'now' || row.operation?.booted === true
           ? await applyPendingResize(trx, d, pending, 'applied-now', op.requestedBy)
           : null;
       return [applied ?? event('resource.resize_pending', { spec: op.spec, delta: op.delta }), succeeded(row, op)];
@@ -177,7 +180,11 @@ async function compensate(
       .set({ pending_spec: jsonb(op.spec), resize_delta: op.delta, updated_at: d.clock.now() })
       .where('id', '=', row.id)
       .execute();
-    out.push(event('resource.resize_pending', { spec: op.spec, delta: op.delta, uncertain: true }));
+    const pending = { ...row, pending_spec: op.spec, resize_delta: op.delta };
+    // A boot already came up with it while it was in flight: it runs that size, so it is charged now.
+    const applied =
+      row.operation?.booted === true ? await applyPendingResize(trx, d, pending, 'applied-now', null) : null;
+    out.push(applied ?? event('resource.resize_pending', { spec: op.spec, delta: op.delta, uncertain: true }));
   } else if (op.action === 'RESIZE' && op.reservationId !== null && row.resize_reservation_id === op.reservationId) {
     extra = await dropResize(trx, d, row);
   } else if (op.action === 'ATTACH_DEVICE' && mayHaveActed) {

@@ -21,6 +21,10 @@ interface OperationBase {
    * what may have happened to the machine.
    */
   readonly reached?: boolean;
+  /** Provisioner calls begun (each counted, committed, before it starts; across runners). */
+  readonly calls?: number;
+  /** A boot reported the size this in-flight resize asks for: its commit applies it at once. */
+  readonly booted?: boolean;
 }
 
 export type OperationRecord = OperationBase &

@@ -146,6 +146,17 @@ export async function bootedWith(
 ): Promise<NewEvent | null> {
   const applied = await applyPendingResize(trx, d, row, running, actorId);
   if (applied || sameSize(running, row.spec)) return applied;
+  const op = row.operation;
+  if (op?.action === 'RESIZE' && op.reached === true && sameSize(running, op.spec)) {
+    // The resize in flight reached the machine and it booted with it before the resize's commit:
+    // that commit (or its failure) charges it at once (operation-commit.ts).
+    await trx
+      .updateTable('resources')
+      .set({ operation: jsonb({ ...op, booted: true }) })
+      .where('id', '=', row.id)
+      .execute();
+    return null;
+  }
   return {
     type: 'vm',
     action: 'resource.size_mismatch',
