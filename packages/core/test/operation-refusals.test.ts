@@ -17,6 +17,7 @@ import {
 } from '../src/index.js';
 import { createTestStorage, type TestStorage, testEngines } from '../src/testing/index.js';
 import { checkMoney } from './support/money.js';
+import { operationsSlipway } from './support/operations-slipway.js';
 
 const engines = await testEngines();
 const admin: Actor = { id: 'admin', role: 'admin' };
@@ -44,14 +45,7 @@ describe.each(engines)('refusal exception on %s', (engine) => {
         throw new Error('connection reset after device_add');
       },
     };
-    slipway = await createSlipway({
-      database: storage,
-      provisioners: [demo],
-      rateLimits: {},
-      jobs: { pollMs: 10, backoff: { baseMs: 1, maxMs: 5 } },
-    });
-    await slipway.accounts.grant(admin, { accountId: 'alice', amount: 100 });
-    await slipway.start();
+    slipway = await operationsSlipway(storage, demo);
   });
   afterEach(async () => {
     await slipway.close();

@@ -5,15 +5,9 @@
  * once: no false size mismatch, no bigger size run for free until a later boot.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type Actor,
-  createSlipway,
-  demoProvisioner,
-  type Provisioner,
-  type Slipway,
-  type WatchContext,
-} from '../src/index.js';
+import { type Actor, demoProvisioner, type Provisioner, type Slipway, type WatchContext } from '../src/index.js';
 import { createTestStorage, type TestStorage, testEngines } from '../src/testing/index.js';
+import { operationsSlipway } from './support/operations-slipway.js';
 
 const engines = await testEngines();
 const admin: Actor = { id: 'admin', role: 'admin' };
@@ -45,14 +39,7 @@ describe.each(engines)('boot during an in-flight resize on %s', (engine) => {
         return { close: async () => {} };
       },
     };
-    slipway = await createSlipway({
-      database: storage,
-      provisioners: [demo],
-      rateLimits: {},
-      jobs: { pollMs: 10, backoff: { baseMs: 1, maxMs: 5 } },
-    });
-    await slipway.accounts.grant(admin, { accountId: 'alice', amount: 100 });
-    await slipway.start();
+    slipway = await operationsSlipway(storage, demo);
   });
   afterEach(async () => {
     await slipway.close();

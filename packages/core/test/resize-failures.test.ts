@@ -6,7 +6,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type Actor,
-  createSlipway,
   demoProvisioner,
   type Provisioner,
   type Slipway,
@@ -15,6 +14,7 @@ import {
 } from '../src/index.js';
 import { createTestStorage, type TestStorage, testEngines } from '../src/testing/index.js';
 import { checkMoney, checkResizeState } from './support/money.js';
+import { operationsSlipway } from './support/operations-slipway.js';
 
 const engines = await testEngines();
 const admin: Actor = { id: 'admin', role: 'admin' };
@@ -68,13 +68,7 @@ describe.each(engines)('resize failures on %s', (engine) => {
         return { close: async () => {} };
       },
     };
-    slipway = await createSlipway({
-      database: storage,
-      provisioners: [demo],
-      rateLimits: {},
-      jobs: { pollMs: 10, backoff: { baseMs: 1, maxMs: 5 } },
-    });
-    await slipway.accounts.grant(admin, { accountId: 'alice', amount: 100 });
+    slipway = await operationsSlipway(storage, demo, { start: false });
   });
   afterEach(async () => {
     setFaultHook(undefined);

@@ -12,7 +12,6 @@ import { sql } from 'kysely';
 import { isSlipwayError, SlipwayError } from '../../errors.js';
 import { faultPoint } from '../../faults.js';
 import type { Job, JobHandler } from '../../jobs/job-runner.js';
-import { jsonb } from '../../storage/executor.js';
 import { commitOperation, failOperation, LIVE_STATUSES, type OperationResult } from '../operations/operation-commit.js';
 import type { OperationRecord } from '../operations/operation-records.js';
 import { type ResourceRow, resourceSink, toAllocation } from '../resource-mapper.js';
