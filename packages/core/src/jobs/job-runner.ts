@@ -16,6 +16,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Clock, Logger } from '../provisioner/provisioner.js';
 import type { JobsTable, SlipwayDatabase } from '../storage/schema.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { claimJobs } from './job-claim.js';
 
 export type Job = Selectable<JobsTable>;
 
@@ -141,60 +142,9 @@ export class JobRunner {
     }
   }
 
-  async #claim(limit: number, onlyId?: number): Promise<Job[]> {
-    const now = this.#o.clock.now();
-    const until = new Date(now.getTime() + this.#o.leaseMs);
-    const hosts = [...this.#o.hosts()];
-    return this.#o.db
-      .updateTable('jobs')
-      .set((eb) => ({
-        state: 'running',
-        attempts: eb('attempts', '+', 1),
-        locked_by: this.workerId,
-        locked_until: until,
-        updated_at: now,
-      }))
-      .where('id', 'in', (eb) => {
-        let q = eb
-          .selectFrom('jobs')
-          .select('id')
-          .where((w) =>
-            w.or([
-              w.and([w('state', '=', 'queued'), w('run_at', '<=', now)]),
-              // A running job whose lease ran out: its runner died. Take it over.
-              w.and([w('state', '=', 'running'), w('locked_until', '<', now)]),
-            ]),
-          )
-          // Pinned jobs only on their host's replica (runNow included: it leaves them to that replica),
-          // and only while its row says so: after a takeover, before our next heartbeat notices, not ours.
-          .where((w) =>
-            hosts.length > 0
-              ? w.or([
-                  w('host', 'is', null),
-                  w.and([
-                    w('host', 'in', hosts),
-                    w.exists(
-                      w
-                        .selectFrom('hosts')
-                        .select('hosts.name')
-                        .whereRef('hosts.name', '=', 'jobs.host')
-                        .where('hosts.replica_id', '=', this.workerId)
-                        .where('hosts.state', '=', 'up'),
-                    ),
-                  ]),
-                ])
-              : w('host', 'is', null),
-          )
-          .orderBy('run_at')
-          .orderBy('id')
-          .limit(limit)
-          .forUpdate()
-          .skipLocked();
-        if (onlyId !== undefined) q = q.where('id', '=', onlyId);
-        return q;
-      })
-      .returningAll()
-      .execute();
+  #claim(limit: number, onlyId?: number): Promise<Job[]> {
+    const { db, clock, leaseMs, hosts } = this.#o;
+    return claimJobs(db, { now: clock.now(), leaseMs, workerId: this.workerId, hosts: hosts(), limit, onlyId });
   }
 
   #handlerFor(kind: string): JobHandler | undefined {
