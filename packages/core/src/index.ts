@@ -76,6 +76,7 @@ export type {
   PowerControl,
   PowerResult,
   PriceQuote,
+  QuoteTerms,
   ProvisionerCapabilities,
   ProvisionerJobHandler,
   Reconfigurable,

@@ -1,5 +1,6 @@
 import type { ResourceSpec } from '../domain.js';
 import { SlipwayError } from '../errors.js';
+import type { QuoteTerms } from '../provisioner/capabilities.js';
 import type { ProvisionerOptions } from '../provisioner/provisioner.js';
 import type { RuntimeProvisioner } from '../provisioner/runtime-provisioner.js';
 import { PRICING_POLICIES, type PricingPolicy, type PricingPolicyName } from './pricing.js';
@@ -25,10 +26,15 @@ export class Pricer {
     return typeof policy === 'string' ? policy : 'custom';
   }
 
-  async quote(runtime: RuntimeProvisioner, spec: ResourceSpec, options: ProvisionerOptions): Promise<number> {
+  async quote(
+    runtime: RuntimeProvisioner,
+    spec: ResourceSpec,
+    options: ProvisionerOptions,
+    terms: QuoteTerms = { ttlSeconds: null },
+  ): Promise<number> {
     const configured = this.#config[runtime.name];
     // Through the runtime: a quote gets the same time-out, validation and error wrapping as any plugin call.
-    if (configured === undefined && runtime.has('quote')) return runtime.quote(spec, options);
+    if (configured === undefined && runtime.has('quote')) return runtime.quote(spec, options, undefined, terms);
     const policy = configured ?? this.#fallback;
     const price = (typeof policy === 'string' ? PRICING_POLICIES[policy] : policy)(spec);
     if (!Number.isSafeInteger(price) || price < 1) {

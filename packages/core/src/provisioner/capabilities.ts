@@ -29,8 +29,12 @@ export interface ProvisionerCapabilities<Options extends ProvisionerOptions = Pr
    */
   readonly optionsSchema?: z.ZodType<Options>;
 
-  /** The provisioner's own price in integer credits. Default: the pricing policy configured for it. */
-  quote?(spec: ResourceSpec, options: Options, ctx: ProvisionContext): number | Promise<number>;
+  /**
+   * The provisioner's own price in integer credits, charged once when the machine is built.
+   * `terms` says how long it is asked for, so a provider that bills by the hour can price the
+   * whole lease. Default: the pricing policy configured for it.
+   */
+  quote?(spec: ResourceSpec, options: Options, ctx: ProvisionContext, terms: QuoteTerms): number | Promise<number>;
 
   /**
    * Power on a stopped machine. A machine that boots reports the size it now runs with, so
@@ -85,6 +89,12 @@ export interface ProvisionerCapabilities<Options extends ProvisionerOptions = Pr
    * critical event.
    */
   readonly jobHandlers?: Readonly<Record<string, ProvisionerJobHandler>>;
+}
+
+/** What a price depends on beside the size: how long the machine is asked for. */
+export interface QuoteTerms {
+  /** Seconds from now until the resource expires; null when it has no expiry. */
+  readonly ttlSeconds: number | null;
 }
 
 export interface ReconfigureChange {

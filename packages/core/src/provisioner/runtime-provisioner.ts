@@ -16,6 +16,7 @@ import {
   type InventoryItem,
   type PoolRefreshResult,
   type PowerResult,
+  type QuoteTerms,
   type ReconfigureChange,
   type ReconfigureResult,
   type WatchContext,
@@ -125,9 +126,14 @@ export class RuntimeProvisioner {
   }
 
   /** The plugin's own price (`quote` capability), checked to be a positive safe integer. */
-  async quote(spec: ResourceSpec, options: ProvisionerOptions, call: CallContext = NO_EVENTS): Promise<number> {
+  async quote(
+    spec: ResourceSpec,
+    options: ProvisionerOptions,
+    call: CallContext = NO_EVENTS,
+    terms: QuoteTerms = { ttlSeconds: null },
+  ): Promise<number> {
     const quote = this.#require('quote');
-    const price = await this.#call('quote', call, '', async (ctx) => quote.call(this.#plugin, spec, options, ctx));
+    const price = await this.#call('quote', call, '', async (ctx) => quote.call(this.#plugin, spec, options, ctx, terms));
     if (!Number.isSafeInteger(price) || price < 1) {
       throw new SlipwayError(
         'PROVISIONER_INVALID_OUTPUT',

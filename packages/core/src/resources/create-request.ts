@@ -76,7 +76,8 @@ export async function prepareCreate(d: PrepareDeps, raw: CreateResourceInput): P
   }
   const expiresAt =
     input.expiresAt ?? (input.ttlSeconds !== undefined ? new Date(now.getTime() + input.ttlSeconds * 1000) : null);
-  const price = await d.pricer.quote(runtime, input.spec, options);
+  const ttlSeconds = expiresAt ? Math.ceil((expiresAt.getTime() - now.getTime()) / 1000) : null;
+  const price = await d.pricer.quote(runtime, input.spec, options, { ttlSeconds });
   const params = {
     name: input.name,
     provisioner: input.provisioner,

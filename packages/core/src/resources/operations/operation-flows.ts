@@ -58,7 +58,7 @@ export async function resize(d: OperationDeps, actor: Actor, id: string, raw: Re
     action: 'RESIZE',
     async before(row) {
       const spec = resizedSpec(row.spec, input);
-      return { spec, from: priced(row), delta: await resizeDelta(d, row, spec) };
+      return { spec, from: priced(row), delta: await resizeDelta(d, row, spec, d.clock.now()) };
     },
     room: (row, pre) => ({
       vcpu: Math.max(0, pre.spec.vcpu - row.spec.vcpu),

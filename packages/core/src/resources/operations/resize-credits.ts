@@ -39,13 +39,16 @@ export interface ResizeCreditDeps {
  */
 export async function resizeDelta(
   d: { registry: ProvisionerRegistry; pricer: Pricer },
-  row: Pick<ResourceRow, 'provisioner' | 'spec' | 'options' | 'cost'>,
+  row: Pick<ResourceRow, 'provisioner' | 'spec' | 'options' | 'cost' | 'expires_at'>,
   next: ResourceSpec,
+  now: Date,
 ): Promise<number> {
   const runtime = d.registry.get(row.provisioner);
+  // Both sizes priced over what is left of the lease, so an hourly price moves by the difference.
+  const ttlSeconds = row.expires_at ? Math.max(1, Math.ceil((row.expires_at.getTime() - now.getTime()) / 1000)) : null;
   const [current, wanted] = await Promise.all([
-    d.pricer.quote(runtime, row.spec, row.options),
-    d.pricer.quote(runtime, next, row.options),
+    d.pricer.quote(runtime, row.spec, row.options, { ttlSeconds }),
+    d.pricer.quote(runtime, next, row.options, { ttlSeconds }),
   ]);
   const delta = wanted - current;
   return delta >= 0 ? delta : -Math.min(-delta, Math.max(0, row.cost - wanted));
