@@ -133,7 +133,9 @@ export class RuntimeProvisioner {
     terms: QuoteTerms = { ttlSeconds: null },
   ): Promise<number> {
     const quote = this.#require('quote');
-    const price = await this.#call('quote', call, '', async (ctx) => quote.call(this.#plugin, spec, options, ctx, terms));
+    const price = await this.#call('quote', call, '', async (ctx) =>
+      quote.call(this.#plugin, spec, options, ctx, terms),
+    );
     if (!Number.isSafeInteger(price) || price < 1) {
       throw new SlipwayError(
         'PROVISIONER_INVALID_OUTPUT',
