@@ -34,6 +34,11 @@ export const LIMITS = {
   devices: { maxCount: 8, idPattern: /^[a-z][a-z0-9-]{0,31}$/, diskGbMax: 65_536 },
   /** An admin grant of credits: a non-zero integer of at most this size, either sign. */
   grant: { maxAmount: 1_000_000_000, noteMaxLength: 500 },
+  /**
+   * Every wallet balance stays within this (10^15): far below 2^53, so balances, holds, sums
+   * and the API's `Credits` scalar are exact JavaScript numbers. A grant that would cross it is refused.
+   */
+  credits: { maxBalance: 1_000_000_000_000_000 },
   /** `resources.list` / the `resources` query: items per page. */
   resourcePage: { defaultSize: 20, maxSize: 100 },
   /** `events.list` / the `events` query: events per page. */
