@@ -14,6 +14,7 @@ import type { ServerConfig } from './config.js';
 import { type ContextDeps, contextFactory, type GraphQLContext } from './context.js';
 import { maskError } from './errors/mask-error.js';
 import { yogaLogger } from './errors/yoga-logger.js';
+import { inputPolicyPlugin } from './plugins/input-policy.js';
 
 export type SlipwayYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
@@ -28,7 +29,7 @@ export function createYogaApp(deps: ContextDeps & { schema: GraphQLSchema }): Sl
     // isDev is pinned off: NODE_ENV=development must never leak original errors to clients.
     maskedErrors: { maskError, isDev: false },
     logging: yogaLogger(logger),
-    plugins: [healthz(slipway), poolRefreshRoute(deps)],
+    plugins: [inputPolicyPlugin(), healthz(slipway), poolRefreshRoute(deps)],
   });
 }
 

@@ -39,6 +39,11 @@ export const LIMITS = {
    * and the API's `Credits` scalar are exact JavaScript numbers. A grant that would cross it is refused.
    */
   credits: { maxBalance: 1_000_000_000_000_000 },
+  /**
+   * Every string and JSON value a caller sends (limits/input-policy.ts): no NUL or unpaired
+   * surrogate (PostgreSQL cannot store them), strings up to this length, JSON up to this depth.
+   */
+  input: { stringMaxLength: 65_536, jsonMaxDepth: 32 },
   /** `resources.list` / the `resources` query: items per page. */
   resourcePage: { defaultSize: 20, maxSize: 100 },
   /** `events.list` / the `events` query: events per page. */
