@@ -10,6 +10,7 @@ import { type Actor, isAdmin } from '../../domain.js';
 import { errorMessage, SlipwayError } from '../../errors.js';
 import { enqueueJob } from '../../jobs/job-queue.js';
 import type { Job, JobHandler, JobRunner } from '../../jobs/job-runner.js';
+import type { Executor } from '../../storage/executor.js';
 import type { WorkerDeps } from '../worker-deps.js';
 import { sweepInventory } from './inventory-sweep.js';
 import { lastSweepStart, lastSweeps } from './reaper-repository.js';
@@ -58,6 +59,8 @@ export class Reaper {
     const { db, clock } = this.#d;
     let enqueued = 0;
     for (const scope of this.scopes()) {
+      // Most ticks find the sweep queued already: one indexed read instead of a conflicting insert.
+      if (await activeJob(db, reaperKey(scope))) continue;
       const last = await lastSweepStart(db, scope);
       const now = clock.now();
       const runAt = last ? new Date(Math.max(now.getTime(), last.getTime() + this.settings.intervalMs)) : now;
@@ -97,6 +100,16 @@ export class Reaper {
       },
     };
   }
+}
+
+async function activeJob(db: Executor, key: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('jobs')
+    .select('id')
+    .where('key', '=', key)
+    .where('state', 'in', ['queued', 'running'])
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 function scopeOf(job: Job): ReaperScope {
