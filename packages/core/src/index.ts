@@ -134,6 +134,13 @@ export {
   allowedActions,
   checkAction,
 } from './resources/operations/allowed-actions.js';
+export { REAPER_JOB, Reaper, reaperKey } from './resources/reaper/reaper.js';
+export {
+  DEFAULT_REAPER_SETTINGS,
+  type OrphanSweep,
+  type ReaperScope,
+  type ReaperSettings,
+} from './resources/reaper/reaper-settings.js';
 export { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 export {
   type ListResourcesQuery,
