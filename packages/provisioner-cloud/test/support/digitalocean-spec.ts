@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BaseResolver, bundle, createConfig, Source } from '@redocly/openapi-core';
-import openapiTS, { astToString } from 'openapi-typescript';
+import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const digitalOceanSpecPath = join(packageRoot, 'openapi', 'digitalocean', 'openapi.yaml');
@@ -30,12 +30,8 @@ class CopiedSubsetResolver extends BaseResolver {
   }
 }
 
-export type OpenApiDocument = Record<string, unknown> & {
-  paths: Record<string, Record<string, unknown>>;
-};
-
 /** The root document with every external $ref bundled (internal `#/components/...` refs stay unless `dereference`). */
-export async function bundleDigitalOceanSpec(options: { dereference?: boolean } = {}): Promise<OpenApiDocument> {
+export async function bundleDigitalOceanSpec(options: { dereference?: boolean } = {}): Promise<OpenAPI3> {
   const config = await createConfig({});
   const result = await bundle({
     ref: digitalOceanSpecPath,
@@ -45,8 +41,8 @@ export async function bundleDigitalOceanSpec(options: { dereference?: boolean } 
   });
   const errors = result.problems.filter((p) => p.severity === 'error');
   if (errors.length) throw new Error(`DigitalOcean spec: ${errors.map((p) => p.message).join('; ')}`);
-  const parsed = result.bundle.parsed as OpenApiDocument;
-  for (const item of Object.values(parsed.paths)) {
+  const parsed = result.bundle.parsed as OpenAPI3;
+  for (const item of Object.values(parsed.paths ?? {})) {
     for (const operation of Object.values(item)) delete (operation as Record<string, unknown>)['x-codeSamples'];
   }
   return parsed;
