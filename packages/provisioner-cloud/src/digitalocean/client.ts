@@ -45,13 +45,21 @@ const PENDING_EVENT = /pending event/i;
 export const isPendingEvent = (error: unknown): error is ProviderHttpError =>
   isProviderError(error) && error.details.status === 422 && PENDING_EVENT.test(error.providerMessage);
 
-/** `httpError()` plus DigitalOcean's own meanings of a 422. */
+/**
+ * `httpError()` plus DigitalOcean's own meanings: a 422 about the droplet limit is capacity.
+ * DigitalOcean sends `ratelimit-reset` on every answer (when the oldest request of the hour
+ * expires), so it is a wait only on a 429; a 5xx keeps only an explicit `retry-after`.
+ */
 export function classify(response: Response, body: string): ProviderHttpError {
   const error = httpError(PROVIDER, response, body);
-  if (response.status === 422 && DROPLET_LIMIT.test(error.providerMessage)) {
-    return new ProviderHttpError(PROVIDER, 'capacity', error.providerMessage, error.details);
-  }
-  return error;
+  const { retryAfterMs, ...details } = error.details;
+  const keepWait = response.status === 429 || response.headers.has('retry-after');
+  const kind = response.status === 422 && DROPLET_LIMIT.test(error.providerMessage) ? 'capacity' : error.kind;
+  if (kind === error.kind && (keepWait || retryAfterMs === undefined)) return error;
+  return new ProviderHttpError(PROVIDER, kind, error.providerMessage, {
+    ...details,
+    ...(keepWait && retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
 }
 
 type Result<D> = { data?: D; error?: unknown; response: Response };
