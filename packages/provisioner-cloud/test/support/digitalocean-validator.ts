@@ -44,6 +44,10 @@ function toJsonSchema(node: unknown): unknown {
 
 const templateRegex = (template: string) => new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
 
+/** The schema of a `content` map's application/json entry. */
+const jsonSchemaOf = (content: unknown): unknown =>
+  ((content as Json | undefined)?.['application/json'] as Json | undefined)?.schema;
+
 let cached: Promise<SpecValidator> | undefined;
 
 /** Built once per test worker (bundling the spec takes a moment). */
@@ -83,10 +87,7 @@ async function build(): Promise<SpecValidator> {
       if (!t) return [`${method} ${pathname}: not in the spec subset`];
       const validate = schemaAt(`${method} ${t} request`, () => {
         const rb = operation(method, t)?.requestBody as Json | undefined;
-        return (
-          (rb?.content as Json | undefined)?.['application/json'] &&
-          ((rb?.content as Json)['application/json'] as Json).schema
-        );
+        return jsonSchemaOf(rb?.content);
       });
       return errors(validate, body, `${method} ${t} request`);
     },
@@ -96,8 +97,7 @@ async function build(): Promise<SpecValidator> {
       const validate = schemaAt(`${method} ${t} ${status}`, () => {
         const responses = operation(method, t)?.responses as Json | undefined;
         const response = (responses?.[String(status)] ?? responses?.default) as Json | undefined;
-        const content = response?.content as Json | undefined;
-        return (content?.['application/json'] as Json | undefined)?.schema;
+        return jsonSchemaOf(response?.content);
       });
       return errors(validate, body, `${method} ${t} ${status}`);
     },
