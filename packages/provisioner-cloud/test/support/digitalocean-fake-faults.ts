@@ -23,6 +23,8 @@ export interface FaultOptions {
   method?: string;
   /** Only requests whose spec path template is this (`/v2/droplets`, `/v2/droplets/{droplet_id}`). */
   path?: string;
+  /** Let this many matching requests through before the fault starts. */
+  skip?: number;
   delayMs?: number;
   retryAfterSeconds?: number;
 }
@@ -41,15 +43,17 @@ export class FaultQueue {
 
   /** The first armed fault of one of `kinds` matching the request, used up by one. */
   take(method: string, template: string, kinds: readonly FaultKind[]): Fault | undefined {
-    const fault = this.#faults.find(
-      (f) =>
-        f.remaining > 0 &&
-        kinds.includes(f.kind) &&
-        (!f.method || f.method === method) &&
-        (!f.path || f.path === template),
-    );
-    if (fault) fault.remaining--;
-    return fault;
+    for (const f of this.#faults) {
+      const matches = kinds.includes(f.kind) && (!f.method || f.method === method) && (!f.path || f.path === template);
+      if (!matches || f.remaining <= 0) continue;
+      if (f.skip) {
+        f.skip--;
+        continue;
+      }
+      f.remaining--;
+      return f;
+    }
+    return undefined;
   }
 
   /** Faults not yet used up (a test can assert its faults were all hit). */

@@ -35,6 +35,8 @@ export class DigitalOceanFake {
   readonly faults = new FaultQueue();
   readonly requests: Entry[] = [];
   readonly violations: string[] = [];
+  /** Every create body received (user_data included), in order. */
+  readonly createBodies: (CreateBody & { user_data?: string })[] = [];
   /** The largest per_page honoured (DigitalOcean's is 200); lower it to force paging. */
   maxPerPage = 200;
   /** Creates beyond this many droplets get the droplet-limit 422. */
@@ -176,6 +178,7 @@ export class DigitalOceanFake {
       }
       case 'POST /v2/droplets': {
         const create = body as CreateBody;
+        this.createBodies.push(create);
         if (this.faults.take(method, template, ['droplet_limit']) || this.droplets.size >= this.dropletLimit) {
           return unprocessable(MESSAGES.dropletLimit);
         }
