@@ -73,7 +73,8 @@ export async function allocateDroplet(
   const { droplet: active, reached } = await waitForDroplet(
     ops,
     droplet,
-    (d) => d.status === 'active',
+    // `off` only when a retry finds a droplet someone stopped meanwhile: it is reported as stopped.
+    (d) => d.status === 'active' || d.status === 'off',
     ops.config.deadlines.activeMs,
     ctx,
   );

@@ -11,7 +11,9 @@ import {
   defineProvisioner,
   type InventoryItem,
   type ProvisionContext,
+  type Provisioner,
   SlipwayError,
+  type With,
 } from '@slipway/core';
 import { ProviderPolicy } from '../shared/provider-policy.js';
 import { allocateDroplet, singleFlight } from './allocate.js';
@@ -32,7 +34,14 @@ export interface DigitalOceanDeps {
   readonly fetch?: typeof fetch;
 }
 
-export function digitalOceanProvisioner(input: DigitalOceanConfigInput, deps: DigitalOceanDeps = {}) {
+/** The provisioner with the capability members it always has. */
+export type DigitalOceanProvisioner = Provisioner<DigitalOceanOptions> &
+  With<'optionsSchema' | 'quote' | 'start' | 'stop' | 'restart' | 'reset' | 'inventory', DigitalOceanOptions>;
+
+export function digitalOceanProvisioner(
+  input: DigitalOceanConfigInput,
+  deps: DigitalOceanDeps = {},
+): DigitalOceanProvisioner {
   const config = parseDigitalOceanConfig(input);
   const policy = new ProviderPolicy(PROVIDER, config.policy);
   const client = new DigitalOceanClient({
@@ -44,7 +53,7 @@ export function digitalOceanProvisioner(input: DigitalOceanConfigInput, deps: Di
   const ops: DropletOps = { client, config, tags: dropletTags(config.tagPrefix) };
   const oneAllocatePerResource = singleFlight();
 
-  return defineProvisioner<DigitalOceanOptions>({
+  return defineProvisioner<DigitalOceanOptions, DigitalOceanProvisioner>({
     name: PROVIDER,
     isDemo: false,
     optionsSchema: digitalOceanOptionsSchema(config),
@@ -105,8 +114,6 @@ export function digitalOceanProvisioner(input: DigitalOceanConfigInput, deps: Di
     },
   });
 }
-
-export type DigitalOceanProvisioner = ReturnType<typeof digitalOceanProvisioner>;
 
 /** new → provisioning, active → running, off → stopped, archive → gone. */
 function statusOf(droplet: Droplet): AllocationStatus {
