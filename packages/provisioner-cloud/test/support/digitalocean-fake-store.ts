@@ -19,6 +19,9 @@ export interface LifecycleOptions {
   activeAfterMs?: number;
   /** Reads of an in-progress action before it completes (default 1). */
   actionAfterGets: number;
+  /** Droplets in this region stay `new` for `slowMs` whatever the reads (a slow build to abort). */
+  slowRegion?: string;
+  slowMs?: number;
 }
 
 export type CreateBody = { name: string; size: string; image: string; region?: string; tags?: string[] | null };
@@ -72,7 +75,11 @@ export class FakeDropletStore {
     const reads = byId ? this.#read(`d${droplet.id}`) : (this.#reads.get(`d${droplet.id}`) ?? 0);
     const age = Date.now() - (this.#createdAt.get(droplet.id) ?? 0);
     const { activeAfterGets, activeAfterMs } = this.options;
-    if (reads > activeAfterGets || (activeAfterMs !== undefined && age >= activeAfterMs)) {
+    const slow = droplet.region.slug === this.options.slowRegion;
+    const ready = slow
+      ? age >= (this.options.slowMs ?? 2_000)
+      : reads > activeAfterGets || (activeAfterMs !== undefined && age >= activeAfterMs);
+    if (ready) {
       droplet.status = 'active';
       droplet.networks = networksFor(droplet.id);
       for (const a of this.actions.values()) {

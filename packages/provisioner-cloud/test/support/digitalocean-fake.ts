@@ -55,6 +55,7 @@ export class DigitalOceanFake {
       activeAfterGets: options.activeAfterGets ?? 1,
       actionAfterGets: options.actionAfterGets ?? 1,
       ...(options.activeAfterMs !== undefined ? { activeAfterMs: options.activeAfterMs } : {}),
+      ...(options.slowRegion !== undefined ? { slowRegion: options.slowRegion, slowMs: options.slowMs ?? 2_000 } : {}),
     });
     this.handlers = [http.all(`${this.baseUrl}/v2/*`, ({ request }) => this.#handle(request))];
     this.fetch = fetchThrough(this.handlers);
