@@ -88,6 +88,8 @@ export async function quiesced(db: Kysely<SlipwayDatabase>): Promise<boolean> {
     .selectFrom('jobs')
     .select(sql<number>`count(*)`.as('n'))
     .where('state', 'in', ['queued', 'running'])
+    // The orphan reaper's next sweep is always queued, for later: it is not unsettled work.
+    .where((eb) => eb.or([eb('kind', '!=', 'reaper.sweep'), eb('state', '=', 'running')]))
     .executeTakeFirstOrThrow();
   const busy = await db
     .selectFrom('resources')

@@ -23,6 +23,7 @@ import {
   type SlipwayOptions,
   systemClock,
 } from '@slipway/core';
+import { cloudProvisionersFromEnv } from '@slipway/provisioner-cloud';
 import { poolProvisionerFromEnv } from '@slipway/provisioner-pool';
 import { qemuProvisionerFromEnv } from '@slipway/provisioner-qemu';
 import { container, type DependencyContainer, type InjectionToken, instanceCachingFactory } from 'tsyringe';
@@ -81,6 +82,8 @@ export function createServerContainer(config: ServerConfig, options: ServerConta
   // QEMU VMs on this host when SLIPWAY_QEMU_CONFIG names a config file; a bad one stops start-up.
   const qemu = qemuProvisionerFromEnv(options.env ?? process.env);
   if (qemu) c.register(TOKENS.Provisioner, { useValue: qemu });
+  // DigitalOcean and RunPod when their secret is set (env or SLIPWAY_CLOUD_CONFIG); a bad config stops start-up.
+  for (const p of cloudProvisionersFromEnv(options.env ?? process.env)) c.register(TOKENS.Provisioner, { useValue: p });
   for (const p of options.provisioners ?? []) c.register(TOKENS.Provisioner, { useValue: p });
   return c;
 }
