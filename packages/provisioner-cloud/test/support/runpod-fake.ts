@@ -56,7 +56,8 @@ export interface RunpodFakeOptions {
 export interface RecordedRequest {
   readonly field: string;
   readonly variables: Record<string, unknown>;
-  readonly status: number;
+  /** The HTTP status answered; 0 when the connection was dropped (a lost reply, a client that gave up). */
+  status: number;
 }
 
 const RATE_LIMIT_HEADERS = {
@@ -105,33 +106,37 @@ export class RunpodFake {
     const url = new URL(request.url);
     const auth = request.headers.get('authorization');
     const key = auth?.startsWith('Bearer ') ? auth.slice(7) : url.searchParams.get('api_key');
-    if (key !== this.apiKey) return this.#reply('?', {}, 401, { error: 'Unauthorized' });
-
     const body = (await request.json().catch(() => null)) as {
       query?: unknown;
       variables?: Record<string, unknown>;
     } | null;
-    const variables = body?.variables ?? {};
-    let document: DocumentNode;
+    let document: DocumentNode | undefined;
     try {
       document = parse(typeof body?.query === 'string' ? body.query : '');
-    } catch (error) {
-      return this.#reply('?', variables, 400, { errors: [{ message: String(error) }] });
+    } catch {
+      // answered with 400 below
     }
+    // Recorded on arrival: a test sees a request even when its client gave up on it.
+    const record: RecordedRequest = {
+      field: document ? rootField(document) : '?',
+      variables: body?.variables ?? {},
+      status: 0,
+    };
+    this.requests.push(record);
+    if (key !== this.apiKey) return reply(record, 401, { error: 'Unauthorized' });
+    if (!document) return reply(record, 400, { errors: [{ message: 'Syntax Error: not a GraphQL document' }] });
     const invalid = validate(runpodSchema(), document);
     if (invalid.length) {
       const errors = invalid.map((e) => ({ ...e.toJSON(), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
-      return this.#reply(rootField(document), variables, 400, { errors });
+      return reply(record, 400, { errors });
     }
-    const field = rootField(document);
-    const index = this.#faults.findIndex((f) => f.field === field || f.field === '*');
+    const index = this.#faults.findIndex((f) => f.field === record.field || f.field === '*');
     const fault = index >= 0 ? this.#faults.splice(index, 1)[0]?.fault : undefined;
 
     switch (fault?.kind) {
       case 'rateLimit':
-        return this.#reply(
-          field,
-          variables,
+        return reply(
+          record,
           429,
           { errors: [{ message: 'Too Many Requests' }] },
           {
@@ -140,9 +145,9 @@ export class RunpodFake {
           },
         );
       case 'http':
-        return this.#reply(field, variables, fault.status, { message: 'upstream error' });
+        return reply(record, fault.status, { message: 'upstream error' });
       case 'internal':
-        return this.#reply(field, variables, 200, {
+        return reply(record, 200, {
           errors: [
             {
               message: 'Something went wrong. Please try again later or contact support.',
@@ -158,19 +163,16 @@ export class RunpodFake {
       default:
     }
 
-    const result = this.#execute(document, variables);
-    if (fault?.kind === 'lostReply') {
-      this.requests.push({ field, variables, status: 0 });
-      return HttpResponse.error();
-    }
+    const result = this.#execute(document, record.variables);
+    if (fault?.kind === 'lostReply') return HttpResponse.error();
     if (fault?.kind === 'malformed') {
-      this.requests.push({ field, variables, status: 200 });
+      record.status = 200;
       return new HttpResponse('<html>502 Bad Gateway</html>{"data":', {
         status: 200,
         headers: { 'content-type': 'application/json' },
       });
     }
-    return this.#reply(field, variables, 200, result);
+    return reply(record, 200, result);
   }
 
   #execute(document: DocumentNode, variables: Record<string, unknown>): Record<string, unknown> {
@@ -185,11 +187,11 @@ export class RunpodFake {
       ? { errors: result.errors.map((e) => e.toJSON()), data: result.data ?? null }
       : { data: result.data };
   }
+}
 
-  #reply(field: string, variables: Record<string, unknown>, status: number, body: unknown, headers = {}) {
-    this.requests.push({ field, variables, status });
-    return HttpResponse.json(body as Record<string, unknown>, { status, headers });
-  }
+function reply(record: RecordedRequest, status: number, body: Record<string, unknown>, headers = {}): Response {
+  record.status = status;
+  return HttpResponse.json(body, { status, headers });
 }
 
 export const CAPACITY_MESSAGE =
