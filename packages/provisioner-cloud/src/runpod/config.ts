@@ -6,6 +6,10 @@ import { SlipwayError } from '@slipway/core';
 import { z } from 'zod';
 
 export const RUNPOD_GRAPHQL_URL = 'https://api.runpod.io/graphql';
+
+/** RunPod has no tags: a pod is found by its name, `slipway-<resourceId>`. */
+export const NAME_PREFIX = 'slipway-';
+export const podName = (resourceId: string): string => `${NAME_PREFIX}${resourceId}`;
 export const CLOUD_TYPES = ['ALL', 'SECURE', 'COMMUNITY'] as const;
 
 const catalogName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'catalog names are 1-63 of [a-z0-9._-]');
@@ -188,4 +192,12 @@ export function planPod(config: RunpodConfig, options: Partial<RunpodOptions>): 
     ...(options.dataCenterId !== undefined ? { dataCenterId: options.dataCenterId } : {}),
     sshKeys: options.sshKeys ?? [],
   };
+}
+
+/** What allocate keeps on the allocation (`data`), so power operations need no look-up. */
+export interface PodData {
+  readonly gpuType: string;
+  readonly gpuCount: number;
+  readonly interruptible: boolean;
+  readonly bidPerGpu?: number;
 }

@@ -1,10 +1,15 @@
+// The public surface of the RunPod provisioner. The typed documents and pod helpers stay internal:
+// their declarations depend on gql.tada's generated schema types, which live in src only.
 export { graphqlError, PROVIDER as RUNPOD_PROVIDER, RunpodClient, type RunpodClientOptions } from './client.js';
 export {
   CLOUD_TYPES,
   type CloudType,
+  NAME_PREFIX as RUNPOD_NAME_PREFIX,
+  type PodData,
   type PodPlan,
   parseRunpodConfig,
   planPod,
+  podName,
   RUNPOD_GRAPHQL_URL,
   type RunpodConfig,
   type RunpodConfigInput,
@@ -14,14 +19,4 @@ export {
   type RunpodOptions,
   runpodOptionsSchema,
 } from './config.js';
-export type { PodData } from './pod-allocate.js';
-export {
-  envValue,
-  NAME_PREFIX as RUNPOD_NAME_PREFIX,
-  PodApi,
-  type PodView,
-  podName,
-  podState,
-  sshEndpoint,
-} from './pods.js';
 export { type RunpodDeps, type RunpodProvisioner, runpodProvisioner } from './runpod-provisioner.js';

@@ -6,16 +6,8 @@
 import { type Allocation, type AllocationRequest, type ProvisionContext, SlipwayError, sleep } from '@slipway/core';
 import { isProviderError } from '../shared/provider-error.js';
 import { PROVIDER } from './client.js';
-import { type PodPlan, planPod, type RunpodConfig, type RunpodOptions } from './config.js';
-import { type DeployInput, type PodApi, type PodCall, type PodView, podName, podState, sshEndpoint } from './pods.js';
-
-/** What allocate keeps on the allocation, so power operations need no look-up. */
-export interface PodData {
-  readonly gpuType: string;
-  readonly gpuCount: number;
-  readonly interruptible: boolean;
-  readonly bidPerGpu?: number;
-}
+import { type PodData, type PodPlan, planPod, podName, type RunpodConfig, type RunpodOptions } from './config.js';
+import { type DeployInput, type PodApi, type PodCall, type PodView, podState, sshEndpoint } from './pods.js';
 
 export async function allocatePod(
   api: PodApi,

@@ -22,9 +22,6 @@ import {
 export type { PodView };
 export type DeployInput = VariablesOf<typeof DeployOnDemandMutation>['input'];
 
-export const NAME_PREFIX = 'slipway-';
-export const podName = (resourceId: string): string => `${NAME_PREFIX}${resourceId}`;
-
 /** The signal and logger of the provisioner call a request belongs to. */
 export interface PodCall {
   readonly signal: AbortSignal;

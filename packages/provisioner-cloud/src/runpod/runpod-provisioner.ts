@@ -19,14 +19,16 @@ import { isProviderError, redact, toSlipwayError } from '../shared/provider-erro
 import { ProviderPolicy } from '../shared/provider-policy.js';
 import { PROVIDER, RunpodClient } from './client.js';
 import {
+  NAME_PREFIX,
   parseRunpodConfig,
   planPod,
+  podName,
   type RunpodConfigInput,
   type RunpodOptions,
   runpodOptionsSchema,
 } from './config.js';
 import { allocatePod } from './pod-allocate.js';
-import { envValue, NAME_PREFIX, PodApi, type PodCall, type PodView, podName, podState, sshEndpoint } from './pods.js';
+import { envValue, PodApi, type PodCall, type PodView, podState, sshEndpoint } from './pods.js';
 
 export interface RunpodDeps {
   /** The HTTP client; default the global fetch. */
