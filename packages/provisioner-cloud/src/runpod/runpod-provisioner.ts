@@ -109,9 +109,10 @@ export function runpodProvisioner(input: RunpodConfigInput, deps: RunpodDeps = {
 
     release: (allocation, ctx) =>
       guarded('delete pod', ctx, async (call) => {
-        const ids = allocation.externalId
-          ? [allocation.externalId]
-          : (await api.findByName(podName(allocation.resourceId), call)).map((p) => p.id);
+        // Also every pod with the resource's name: a create that completed at RunPod after its
+        // client gave up (and after the look-up) would otherwise outlive the resource.
+        const named = (await api.findByName(podName(allocation.resourceId), call)).map((p) => p.id);
+        const ids = new Set([...(allocation.externalId ? [allocation.externalId] : []), ...named]);
         for (const id of ids) await api.terminate(id, call);
       }),
 

@@ -167,7 +167,18 @@ describe('runpod faults', () => {
     await expect(
       s.provisioner.release({ resourceId: s.req.resourceId, externalId: 'zzzzzzzzzzzzzz' }, s.ctx),
     ).resolves.toBeUndefined();
-    expect(s.fake.requests.map((r) => [r.field, r.status])).toEqual([['podTerminate', 200]]);
+    expect(s.fake.requests.map((r) => [r.field, r.status])).toEqual([
+      ['myself', 200],
+      ['podTerminate', 200],
+    ]);
+  });
+
+  it('release also removes a duplicate that a create finished after its client gave up', async () => {
+    const s = scenario(() => {});
+    const allocation = await s.allocate();
+    s.fake.store.create({ name: `slipway-${s.req.resourceId}`, imageName: 'late' }, null);
+    await s.provisioner.release(allocation, s.ctx);
+    expect(s.fake.pods).toHaveLength(0);
   });
 
   it('terminate twice: the second is already gone', async () => {
@@ -175,6 +186,7 @@ describe('runpod faults', () => {
     const allocation = await s.allocate();
     await s.provisioner.release(allocation, s.ctx);
     await s.provisioner.release(allocation, s.ctx);
+    // The second terminate is answered "pod not found to terminate" (HTTP 200), which counts as done.
     expect(s.fake.count('podTerminate')).toBe(2);
     expect((await s.provisioner.status(allocation, s.ctx)).state).toBe('gone');
   });
