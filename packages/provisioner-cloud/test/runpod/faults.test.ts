@@ -9,6 +9,8 @@ import { loggingContext, testConfig, useRunpodFake } from './helpers.js';
 
 const rp = useRunpodFake({ readyAfterPolls: 1 });
 const CREATE = 'podFindAndDeployOnDemand';
+/** A per-request time-out short enough for the delay faults; the other tests keep a lenient one. */
+const SHORT_TIMEOUT = { policy: { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 20, requestTimeoutMs: 200 } };
 
 async function failure(promise: Promise<unknown>): Promise<SlipwayError> {
   const error = await promise.then(
@@ -40,7 +42,7 @@ function scenario(
 describe('runpod faults', () => {
   it('429 on create: waits as Retry-After asks, then creates once', async () => {
     const s = scenario((f) => f.fail(CREATE, { kind: 'rateLimit', retryAfterSeconds: 1 }), {
-      policy: { initialDelayMs: 1, maxDelayMs: 2_000, requestTimeoutMs: 500, breakerThreshold: 100 },
+      policy: { initialDelayMs: 1, maxDelayMs: 2_000, requestTimeoutMs: 2_000, breakerThreshold: 100 },
     });
     const started = performance.now();
     const allocation = await s.allocate();
@@ -87,14 +89,14 @@ describe('runpod faults', () => {
   });
 
   it('a create that times out (not executed) is created again after a look-up; one pod', async () => {
-    const s = scenario((f) => f.fail(CREATE, { kind: 'delay', ms: 600 }));
+    const s = scenario((f) => f.fail(CREATE, { kind: 'delay', ms: 400 }), SHORT_TIMEOUT);
     await s.allocate();
     expect(s.fake.count(CREATE)).toBe(2);
     expect(s.podsOfResource()).toHaveLength(1);
   });
 
   it('a poll that times out is retried', async () => {
-    const s = scenario((f) => f.fail('pod', { kind: 'delay', ms: 600 }));
+    const s = scenario((f) => f.fail('pod', { kind: 'delay', ms: 400 }), SHORT_TIMEOUT);
     const allocation = await s.allocate();
     expect(allocation.sshPort).toBeGreaterThan(0);
     expect(s.podsOfResource()).toHaveLength(1);

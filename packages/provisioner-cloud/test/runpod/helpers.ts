@@ -33,7 +33,7 @@ export function testConfig(fake: RunpodFake, overrides: Partial<RunpodConfigInpu
     baseUrl: fake.url,
     images: { pytorch: 'runpod/pytorch:2.1.0-py3.10-cuda11.8.0-devel-ubuntu22.04', base: 'runpod/base:0.6.2' },
     deadlines: { readyTimeoutMs: 3_000, pollIntervalMs: 5, createAttempts: 3, createRetryDelayMs: 1 },
-    policy: { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 20, requestTimeoutMs: 300, breakerThreshold: 100 },
+    policy: { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 20, requestTimeoutMs: 2_000, breakerThreshold: 100 },
     ...overrides,
   };
 }
