@@ -22,7 +22,10 @@ export async function allocatePod(
   const existing = (await api.findByName(name, call))[0];
   if (existing) ctx.logger.info('runpod pod exists already; reusing it', { podId: existing.id });
   const pod = existing ?? (await createPod(api, config, name, deployInput(config, req, plan, name), plan, ctx));
-  if (!existing) ctx.events.emit({ action: 'RUNPOD_POD_CREATED', data: { podId: pod.id, gpuType: plan.gpu.id } });
+  ctx.events.emit({
+    action: existing ? 'runpod.pod_reused' : 'runpod.pod_created',
+    data: { podId: pod.id, gpuType: plan.gpu.id, gpuCount: plan.gpuCount },
+  });
   const ready = await waitReady(api, config, pod, ctx);
   const ssh = sshEndpoint(ready);
   const data: PodData = {

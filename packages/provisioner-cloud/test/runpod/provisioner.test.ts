@@ -40,7 +40,7 @@ describe('runpod allocate', () => {
     expect(allocation).toMatchObject({ ip: '194.68.245.30', sshPort: pod?.sshPublicPort, state: 'running' });
     // runtime was null on the first poll, then the ports showed.
     expect(fake.count('pod')).toBe(2);
-    expect(ctx.emitted.map((e) => e.action)).toEqual(['RUNPOD_POD_CREATED']);
+    expect(ctx.emitted.map((e) => e.action)).toEqual(['runpod.pod_created']);
   });
 
   it('reuses a pod an earlier attempt created', async () => {
