@@ -22,13 +22,14 @@ export class InvariantViolation extends Error {
 /** Lifecycle edges the core may take (anything else is a resurrection or a skipped step). */
 const ALLOWED: Record<ResourceStatus, readonly ResourceStatus[]> = {
   PROVISIONING: ['RUNNING', 'STOPPED', 'FAILED'],
-  RUNNING: ['STOPPED', 'RELEASING', 'FAILED', 'UNKNOWN'],
-  STOPPED: ['RUNNING', 'RELEASING', 'FAILED', 'UNKNOWN'],
+  RUNNING: ['STOPPED', 'RELEASING', 'FAILED', 'UNKNOWN', 'GONE'],
+  STOPPED: ['RUNNING', 'RELEASING', 'FAILED', 'UNKNOWN', 'GONE'],
   RELEASING: ['RELEASED', 'EXPIRED'],
   FAILED: ['RELEASED', 'RELEASING'], // RELEASING: a machine that failed after it ran is released at the provider
   RELEASED: [],
   EXPIRED: [],
   UNKNOWN: ['RUNNING', 'STOPPED', 'FAILED', 'RELEASING'], // its host went silent, then returned (or it was released)
+  GONE: [], // the orphan reaper found the machine missing at the provider
 };
 
 /** What the hold of a resource in each status must be (refund-on-failure policy, the default). */
@@ -41,6 +42,7 @@ const HOLD_FOR: Record<ResourceStatus, readonly string[]> = {
   EXPIRED: ['committed'],
   FAILED: ['released', 'expired'],
   UNKNOWN: ['committed'],
+  GONE: ['committed'],
 };
 
 interface WalletRow {
@@ -271,7 +273,7 @@ function checkResources(ctx: CheckContext, rows: ResourceAudit[], problems: stri
     if (r.status === 'RELEASED' && r.r_state !== 'committed' && before !== 'FAILED' && before !== 'RELEASED') {
       problems.push(`[hold] ${name}: released with a ${r.r_state} hold, but it was ${before ?? 'never seen'} before`);
     }
-    if ((r.status === 'RELEASED' || r.status === 'EXPIRED') && r.released_at === null) {
+    if ((r.status === 'RELEASED' || r.status === 'EXPIRED' || r.status === 'GONE') && r.released_at === null) {
       problems.push(`[lifecycle] ${name}: no released_at`);
     }
 

@@ -13,7 +13,7 @@ export interface InvariantReport {
 /**
  * Credits conserved and every resource backed by exactly the right hold state:
  *   balance = Σ ledger, held = Σ pending holds, balance − held ≥ 0,
- *   PROVISIONING ⇔ pending; RUNNING/STOPPED/RELEASING/RELEASED/EXPIRED ⇔ committed (one charge);
+ *   PROVISIONING ⇔ pending; RUNNING/STOPPED/RELEASING/RELEASED/EXPIRED/GONE ⇔ committed (one charge);
  *   FAILED ⇔ released or expired (refund policy), or committed if it ran before failing;
  *   each resource's cost = what the ledger took for it (its allocation and resize charges
  *   minus resize refunds; the price to come while its allocation hold is pending), never below 0; a resize hold is pending while a resource names
@@ -57,6 +57,7 @@ export async function checkInvariants(db: Kysely<SlipwayDatabase>): Promise<Inva
     EXPIRED: ['committed'],
     FAILED: ['released', 'expired'],
     UNKNOWN: ['committed'],
+    GONE: ['committed'], // the machine vanished at the provider: the charge stays
   };
   for (const r of rows.rows) {
     // A machine that failed after it ran keeps its charge; a failed allocation never charges.

@@ -22,10 +22,12 @@ export const RESOURCE_STATUSES = [
   'EXPIRED',
   /** Its host stopped heartbeating: the machine may still run; back to its real status when the host returns. */
   'UNKNOWN',
+  /** The machine no longer exists at the provider (the orphan reaper found it missing): nothing more is charged, the charge stays. */
+  'GONE',
 ] as const;
 export type ResourceStatus = (typeof RESOURCE_STATUSES)[number];
 /** Statuses after which the machine no longer exists and nothing more is charged. */
-export const TERMINAL_STATUSES: readonly ResourceStatus[] = ['FAILED', 'RELEASED', 'EXPIRED'];
+export const TERMINAL_STATUSES: readonly ResourceStatus[] = ['FAILED', 'RELEASED', 'EXPIRED', 'GONE'];
 
 export const ResourceSpecSchema = z.object({
   /** Whole or fractional vCPUs (0.5 = "500m"). */

@@ -46,6 +46,7 @@ export { type EnqueueInput, enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js
 export { type Job, type JobHandler, JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 export { type JobScheduler, jobScheduler } from './jobs/job-scheduler.js';
 export { CreditLedger, type LedgerAudit, type ReserveInput } from './ledger/ledger.js';
+export { assertStorableInput, type InputProblem, inputProblem, stringProblem } from './limits/input-policy.js';
 export { LIMITS, type Limits } from './limits/limits.js';
 export { DEFAULT_RATE_LIMITS, type RateLimit, RateLimiter, type RateLimits } from './limits/rate-limiter.js';
 export { consoleLogger, silentLogger, systemClock } from './logger.js';
@@ -133,6 +134,13 @@ export {
   allowedActions,
   checkAction,
 } from './resources/operations/allowed-actions.js';
+export { REAPER_JOB, Reaper, reaperKey } from './resources/reaper/reaper.js';
+export {
+  DEFAULT_REAPER_SETTINGS,
+  type OrphanSweep,
+  type ReaperScope,
+  type ReaperSettings,
+} from './resources/reaper/reaper-settings.js';
 export { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 export {
   type ListResourcesQuery,

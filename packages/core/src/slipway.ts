@@ -4,7 +4,8 @@
  *
  * Request-side methods work without `start()`: a create runs its own job inline. `start()`
  * adds the background loops every replica should run: the job runner (woken by NOTIFY), the
- * sweepers (expired holds, expired resources, silent hosts, operations left claimed), the
+ * sweepers (expired holds, expired resources, silent hosts, operations left claimed, the orphan
+ * reaper's sweeps of provisioners with `inventory`, run as deduplicated jobs), the
  * watchers of provisioners with the `watch` capability, and registers and heartbeats the
  * hosts of host-placed provisioners (all stopped again by `close()`).
  */
@@ -29,6 +30,8 @@ import type { JobQueue } from './provisioner/provisioner-store.js';
 import { ProvisionerRegistry } from './provisioner/registry.js';
 import type { RuntimeOptions } from './provisioner/runtime-provisioner.js';
 import { resourceJobs } from './resources/jobs/resource-jobs.js';
+import { Reaper } from './resources/reaper/reaper.js';
+import type { ReaperSettings } from './resources/reaper/reaper-settings.js';
 import { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 import { ResourceService } from './resources/resource-service.js';
 import { ResourceWorkflows } from './resources/resource-workflows.js';
@@ -60,6 +63,11 @@ export interface SlipwayOptions {
   hosts?: Partial<HostSettings>;
   /** How often the sweepers run after `start()` (ms). Default 5 s. */
   sweepIntervalMs?: number;
+  /**
+   * The orphan reaper of provisioners with `inventory`: a sweep every `intervalMs` (default
+   * 5 min) per provisioner, orphans released after `graceMs` (default 10 min). See docs/reliability.md.
+   */
+  reaper?: Partial<ReaperSettings>;
   logger?: Logger;
   clock?: Clock;
 }
@@ -80,12 +88,23 @@ export interface Slipway {
   readonly stream: EventStream;
   /** Hosts of host-placed provisioners: registration, heartbeats, staleness, the admin list. */
   readonly hosts: HostService;
+  /** The orphan reaper: its settings, the sweeps it schedules, the last sweep per provisioner (admins). */
+  readonly reaper: Reaper;
   /** Events visible to `actor`, replayed from `after` and then followed live. */
   watch(actor: Actor, opts?: WatchOptions): AsyncGenerator<SlipwayEvent>;
   /** Run every job that is due now (tests, scripts); returns how many ran. */
   runJobs(): Promise<number>;
-  /** One pass of the sweepers: expired holds, expired resources, hosts gone silent, operations left claimed. */
-  sweep(): Promise<{ holdsReconciled: number; expired: number; staleHosts: number; operationsFailed: number }>;
+  /**
+   * One pass of the sweepers: expired holds, expired resources, hosts gone silent, operations
+   * left claimed; and the orphan reaper's next sweeps enqueued (`reaperSweepsScheduled`).
+   */
+  sweep(): Promise<{
+    holdsReconciled: number;
+    expired: number;
+    staleHosts: number;
+    operationsFailed: number;
+    reaperSweepsScheduled: number;
+  }>;
   /**
    * Register this replica's hosts (HOST_IN_USE when another live replica serves one of the
    * names), then start heartbeats, the job loop, the sweepers and the provisioners' watchers.
@@ -138,20 +157,17 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   const hosts = new LocalHosts(runner.workerId, options.hosts);
   const eventService = new EventService({ db, log: events, logger });
   const jobs = resourceJobs(jobScheduler(runner), policy);
-  const workflows = new ResourceWorkflows({
-    db,
-    registry,
-    ledger,
-    events,
-    eventService,
-    jobs,
-    clock,
-    logger,
-    policy,
-    limiter,
-    hosts,
-  });
+  const workerDeps = { db, registry, ledger, events, eventService, jobs, clock, logger, policy, limiter, hosts };
+  const workflows = new ResourceWorkflows(workerDeps);
   workflows.register(runner);
+  let reaper: Reaper;
+  try {
+    reaper = new Reaper(workerDeps, options.reaper);
+  } catch (error) {
+    if (ownsStorage) await storage.close();
+    throw error;
+  }
+  reaper.register(runner);
   const stream = new EventStream({ storage, log: events });
   const resources = new ResourceService({
     db,
@@ -174,7 +190,11 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlistenJobs: (() => Promise<void>) | undefined;
   let closed = false;
-  const sweep = async () => ({ ...(await workflows.sweep()), staleHosts: await hostService.sweepStale() });
+  const sweep = async () => ({
+    ...(await workflows.sweep()),
+    staleHosts: await hostService.sweepStale(),
+    reaperSweepsScheduled: await reaper.schedule(),
+  });
 
   return {
     storage,
@@ -187,6 +207,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     workflows,
     stream,
     hosts: hostService,
+    reaper,
     accounts: new AccountService({ db, ledger, events }),
     resources,
     watch: (actor, opts) => stream.watch(actor, opts),

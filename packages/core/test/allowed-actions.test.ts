@@ -58,6 +58,7 @@ describe('allowedActions', () => {
     ['releasing', { status: 'RELEASING' }, []],
     ['released', { status: 'RELEASED' }, []],
     ['expired', { status: 'EXPIRED' }, []],
+    ['gone (vanished at the provider)', { status: 'GONE' }, []],
     ['unknown (its host went silent): only release', { status: 'UNKNOWN' }, ['RELEASE']],
   ])('%s', (_name, over, expected) => {
     expect(allowedActions(ctx(over))).toEqual(expected);

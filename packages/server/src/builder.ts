@@ -13,6 +13,7 @@ export interface SchemaTypes {
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
+    Credits: { Input: number; Output: number };
   };
   // Non-null unless a field says `nullable: true`: the schema then documents what is always there.
   DefaultFieldNullability: false;

@@ -33,6 +33,8 @@ export interface ServerConfig {
   sweepIntervalMs: number;
   /** Host-placed provisioners: how often this replica heartbeats its hosts, and when a silent host is stale (ms). */
   hosts: { heartbeatMs: number; staleAfterMs: number; claimWaitMs: number };
+  /** The orphan reaper of provisioners with inventory: how often it sweeps, how long an orphan is left alone (ms). */
+  reaper: { intervalMs: number; graceMs: number };
   /** Crash tests only: SIGKILL this process when the core reaches this point. */
   faultKillAt: FaultPoint | null;
 }
@@ -74,6 +76,8 @@ const EnvSchema = z.object({
   SLIPWAY_SWEEP_INTERVAL_MS: wholeNumber(50, 3_600_000).default(5_000),
   SLIPWAY_HOST_HEARTBEAT_MS: wholeNumber(100, 3_600_000).default(5_000),
   SLIPWAY_HOST_STALE_AFTER_MS: wholeNumber(200, 86_400_000).default(30_000),
+  SLIPWAY_REAPER_INTERVAL_MS: wholeNumber(1_000, 86_400_000).default(300_000),
+  SLIPWAY_REAPER_GRACE_MS: wholeNumber(0, 7 * 86_400_000).default(600_000),
   SLIPWAY_FAULT_KILL_AT: z.enum(FAULT_POINTS, `must be one of ${FAULT_POINTS.join(', ')}`).optional(),
 });
 
@@ -125,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       // A server restarted right after a crash waits out its dead predecessor's heartbeat.
       claimWaitMs: e.SLIPWAY_HOST_STALE_AFTER_MS + e.SLIPWAY_HOST_HEARTBEAT_MS,
     },
+    reaper: { intervalMs: e.SLIPWAY_REAPER_INTERVAL_MS, graceMs: e.SLIPWAY_REAPER_GRACE_MS },
     faultKillAt: e.SLIPWAY_FAULT_KILL_AT ?? null,
   };
 }

@@ -14,6 +14,7 @@ import type { ServerConfig } from './config.js';
 import { type ContextDeps, contextFactory, type GraphQLContext } from './context.js';
 import { maskError } from './errors/mask-error.js';
 import { yogaLogger } from './errors/yoga-logger.js';
+import { inputPolicyPlugin } from './plugins/input-policy.js';
 
 export type SlipwayYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
@@ -28,7 +29,7 @@ export function createYogaApp(deps: ContextDeps & { schema: GraphQLSchema }): Sl
     // isDev is pinned off: NODE_ENV=development must never leak original errors to clients.
     maskedErrors: { maskError, isDev: false },
     logging: yogaLogger(logger),
-    plugins: [healthz(slipway), poolRefreshRoute(deps)],
+    plugins: [inputPolicyPlugin(), healthz(slipway), poolRefreshRoute(deps)],
   });
 }
 
@@ -77,7 +78,7 @@ function poolRefreshRoute(deps: { slipway: Slipway; config: ServerConfig; logger
     async onRequest({ url, request, endResponse, fetchAPI }) {
       if (url.pathname !== POOL_REFRESH_PATH) return;
       const fail = (status: number, code: string, message: string, extra: Record<string, unknown> = {}) =>
-        endResponse(fetchAPI.Response.json({ error: { code, message, ...extra } }, { status, headers: NO_STORE }));
+        endResponse(fetchAPI.Response.json({ error: { code, message, ...extra } }, { status, headers: noStore() }));
       if (secretDigest === null) {
         fail(404, 'NOT_FOUND', `${POOL_REFRESH_PATH} is disabled: set SLIPWAY_ADMIN_SECRET to enable it`);
         return;
@@ -86,7 +87,7 @@ function poolRefreshRoute(deps: { slipway: Slipway; config: ServerConfig; logger
         endResponse(
           fetchAPI.Response.json(
             { error: { code: 'METHOD_NOT_ALLOWED', message: `${POOL_REFRESH_PATH} takes POST` } },
-            { status: 405, headers: { ...NO_STORE, allow: 'POST' } },
+            { status: 405, headers: { ...noStore(), allow: 'POST' } },
           ),
         );
         return;
@@ -100,7 +101,7 @@ function poolRefreshRoute(deps: { slipway: Slipway; config: ServerConfig; logger
                 message: 'Send the admin secret as Authorization: Bearer <SLIPWAY_ADMIN_SECRET>',
               },
             },
-            { status: 401, headers: { ...NO_STORE, 'www-authenticate': 'Bearer' } },
+            { status: 401, headers: { ...noStore(), 'www-authenticate': 'Bearer' } },
           ),
         );
         return;
@@ -108,7 +109,7 @@ function poolRefreshRoute(deps: { slipway: Slipway; config: ServerConfig; logger
       const provisioner = url.searchParams.get('provisioner') || DEFAULT_POOL_PROVISIONER;
       try {
         const result = await refreshPool(deps, provisioner, { actorId: null, via: 'http' });
-        endResponse(fetchAPI.Response.json({ ...result }, { status: 200, headers: NO_STORE }));
+        endResponse(fetchAPI.Response.json({ ...result }, { status: 200, headers: noStore() }));
       } catch (error) {
         if (!isSlipwayError(error)) {
           deps.logger.error('pool refresh failed', {
@@ -126,7 +127,12 @@ function poolRefreshRoute(deps: { slipway: Slipway; config: ServerConfig; logger
   };
 }
 
-const NO_STORE = { 'cache-control': 'no-store' };
+/**
+ * Fresh headers for every response: the fetch implementation writes `content-length` into a
+ * plain headers object it is given, so a shared constant would carry one answer's length
+ * into the next (a cut 401 body, a 404 that hangs the client).
+ */
+const noStore = (): Record<string, string> => ({ 'cache-control': 'no-store' });
 
 const sha256 = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 

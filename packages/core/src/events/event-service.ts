@@ -3,8 +3,10 @@
  * database handle. Inside the core's own transactions the flows use `EventLog` directly, so
  * an event commits with the change it records.
  */
+
 import type { Kysely } from 'kysely';
 import type { Actor } from '../domain.js';
+import { assertStorableInput } from '../limits/input-policy.js';
 import type { Logger } from '../provisioner/provisioner.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
 import type { EventLog, EventQuery, NewEvent, SlipwayEvent } from './event-log.js';
@@ -24,7 +26,8 @@ export class EventService {
   }
 
   /** Events visible to `actor` (their own resources'; admins see all), oldest first. */
-  list(actor: Actor, query: EventQuery = {}): Promise<SlipwayEvent[]> {
+  async list(actor: Actor, query: EventQuery = {}): Promise<SlipwayEvent[]> {
+    assertStorableInput(query, 'filter');
     return this.#d.log.list(this.#d.db, actor, query);
   }
 

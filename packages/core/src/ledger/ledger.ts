@@ -30,6 +30,7 @@ export interface LedgerAudit {
 }
 
 const MAX_GRANT = LIMITS.grant.maxAmount;
+const MAX_BALANCE = LIMITS.credits.maxBalance;
 
 export class CreditLedger {
   /** Create the account and its empty wallet if missing. Role changes are recorded. */
@@ -74,10 +75,14 @@ export class CreditLedger {
       .set({ balance: sql`balance + ${amount}`, updated_at: new Date() })
       .where('account_id', '=', accountId)
       .where(sql<boolean>`balance - held + ${amount} >= 0`)
+      .where(sql<boolean>`balance + ${amount} <= ${MAX_BALANCE}`)
       .returning('account_id')
       .executeTakeFirst();
     if (!updated) {
       const w = await this.wallet(db, accountId);
+      if (w.balance + amount > MAX_BALANCE) {
+        throw validationError('amount', `would raise the balance above ${MAX_BALANCE}; it is ${w.balance}`);
+      }
       throw new InsufficientCreditsError(-amount, w.available);
     }
     const entry = await db

@@ -34,6 +34,16 @@ export const LIMITS = {
   devices: { maxCount: 8, idPattern: /^[a-z][a-z0-9-]{0,31}$/, diskGbMax: 65_536 },
   /** An admin grant of credits: a non-zero integer of at most this size, either sign. */
   grant: { maxAmount: 1_000_000_000, noteMaxLength: 500 },
+  /**
+   * Every wallet balance stays within this (10^15): far below 2^53, so balances, holds, sums
+   * and the API's `Credits` scalar are exact JavaScript numbers. A grant that would cross it is refused.
+   */
+  credits: { maxBalance: 1_000_000_000_000_000 },
+  /**
+   * Every string and JSON value a caller sends (limits/input-policy.ts): no NUL or unpaired
+   * surrogate (PostgreSQL cannot store them), strings up to this length, JSON up to this depth.
+   */
+  input: { stringMaxLength: 65_536, jsonMaxDepth: 32 },
   /** `resources.list` / the `resources` query: items per page. */
   resourcePage: { defaultSize: 20, maxSize: 100 },
   /** `events.list` / the `events` query: events per page. */

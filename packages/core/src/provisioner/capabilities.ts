@@ -66,7 +66,15 @@ export interface ProvisionerCapabilities<Options extends ProvisionerOptions = Pr
   /** Re-read the set of machines (pools). Default: nothing to refresh (NOT_SUPPORTED). */
   refresh?(ctx: ProvisionContext): Promise<PoolRefreshResult>;
 
-  /** List what exists at the provider, for orphan sweeps. Default: no orphan sweep. */
+  /**
+   * List every machine of ours that exists at the provider (what carries our tags), each with
+   * the resource it was built for. The core's orphan reaper then releases a machine no live
+   * resource stands behind, once it has been one for a grace period, with
+   * `release({ resourceId: item.resourceId ?? '', externalId: item.externalId })`; and marks
+   * GONE a running resource that is in no item, once `status` confirms it is `gone`. Throw
+   * when the provider cannot be asked: an empty answer means nothing exists. Default: no
+   * orphan reaper for this provisioner.
+   */
   inventory?(ctx: ProvisionContext): Promise<readonly InventoryItem[]>;
 
   /**

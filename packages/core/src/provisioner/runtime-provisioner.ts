@@ -126,12 +126,7 @@ export class RuntimeProvisioner {
   }
 
   /** The plugin's own price (`quote` capability), checked to be a positive safe integer. */
-  async quote(
-    spec: ResourceSpec,
-    options: ProvisionerOptions,
-    call: CallContext = NO_EVENTS,
-    terms: QuoteTerms = { ttlSeconds: null },
-  ): Promise<number> {
+  async quote(spec: ResourceSpec, options: ProvisionerOptions, call = NO_EVENTS, terms = NO_TERMS): Promise<number> {
     const quote = this.#require('quote');
     const price = await this.#call('quote', call, '', async (ctx) =>
       quote.call(this.#plugin, spec, options, ctx, terms),
@@ -303,3 +298,4 @@ export class RuntimeProvisioner {
 }
 
 const NO_EVENTS: CallContext = { events: { emit: () => {} } };
+const NO_TERMS: QuoteTerms = { ttlSeconds: null };

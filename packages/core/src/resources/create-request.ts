@@ -12,6 +12,7 @@ import {
   type ResourceSpec,
 } from '../domain.js';
 import { ERROR_CODES, type ErrorCode, SlipwayError } from '../errors.js';
+import { LIMITS } from '../limits/limits.js';
 import type { Pricer } from '../pricing/pricer.js';
 import type { Clock } from '../provisioner/provisioner.js';
 import type { ProvisionerRegistry } from '../provisioner/registry.js';
@@ -68,6 +69,15 @@ export async function prepareCreate(d: PrepareDeps, raw: CreateResourceInput): P
     throw new SlipwayError('VALIDATION_FAILED', 'expiresAt: give either ttlSeconds or expiresAt', {
       details: { field: 'expiresAt' },
     });
+  }
+  if (input.expiresAt !== undefined && input.expiresAt.getTime() > now.getTime() + LIMITS.ttlSeconds.max * 1000) {
+    throw new SlipwayError(
+      'VALIDATION_FAILED',
+      `expiresAt: at most ${LIMITS.ttlSeconds.max} s from now, like ttlSeconds`,
+      {
+        details: { field: 'expiresAt' },
+      },
+    );
   }
   if (input.expiresAt !== undefined && input.expiresAt.getTime() <= now.getTime()) {
     throw new SlipwayError('VALIDATION_FAILED', 'expiresAt: must be in the future', {

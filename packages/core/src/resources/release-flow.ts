@@ -30,12 +30,15 @@ export interface ReleaseDeps extends AwaitDeps {
  */
 export const RELEASABLE: readonly ResourceStatus[] = ['RUNNING', 'STOPPED', 'FAILED', 'UNKNOWN'];
 
+/** Statuses in which there is nothing left to release: a release answers the resource as it is. */
+const ENDED: readonly ResourceStatus[] = ['RELEASED', 'EXPIRED', 'GONE'];
+
 export async function releaseResource(d: ReleaseDeps, actor: Actor, id: string, opts: WaitOptions): Promise<Resource> {
   const claimed = await d.db.transaction().execute(async (trx) => {
     const row = await visibleResource(trx, actor, id, true);
     const now = d.clock.now();
     const enqueueRelease = () => d.jobs.release(trx, now, id, { reason: 'user', actorId: actor.id });
-    if (row.status === 'RELEASED' || row.status === 'EXPIRED') return { row, jobId: undefined };
+    if (ENDED.includes(row.status)) return { row, jobId: undefined };
     // Already releasing: make sure a release job is alive (no-op when one is), then answer as it is.
     if (row.status === 'RELEASING') return { row, jobId: await enqueueRelease() };
     if (!RELEASABLE.includes(row.status)) {

@@ -12,6 +12,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { EventService } from '../events/event-service.js';
 import type { LocalHosts } from '../hosts/local-hosts.js';
 import type { CreditLedger } from '../ledger/ledger.js';
+import { assertStorableInput } from '../limits/input-policy.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { AttachDeviceInput, PowerAction, ResizeInput, ResourceAction } from '../operation-domain.js';
 import type { Pricer } from '../pricing/pricer.js';
@@ -151,7 +152,8 @@ export class ResourceService {
     return (await visibleResourcesByIds(this.#d.db, actor, ids)).map(toResource);
   }
 
-  list(actor: Actor, query: ListResourcesQuery = {}): Promise<ResourcePage> {
+  async list(actor: Actor, query: ListResourcesQuery = {}): Promise<ResourcePage> {
+    assertStorableInput(query, 'filter');
     return listVisibleResources(this.#d.db, actor, query);
   }
 
@@ -162,6 +164,7 @@ export class ResourceService {
         details: { field: 'metadata' },
       });
     }
+    assertStorableInput(patch, 'metadata');
     const { db, policy, events, clock } = this.#d;
     return db.transaction().execute(async (trx) => {
       const row = await visibleResource(trx, actor, id, true);

@@ -9,10 +9,12 @@
  * and the sweepers that reconcile what crashes leave behind (sweepers/): holds whose lease
  * ran out (or whose host went silent for good), resources whose `expiresAt` passed,
  * operations whose job ended without settling them, and history to prune; and what
- * provisioners' watchers report (watch/).
+ * provisioners' watchers report (watch/). The orphan reaper (reaper/, its own `reaper.sweep`
+ * jobs) releases what the provider has and no live resource stands behind, and marks GONE
+ * what we think runs but the provider no longer has.
  *
  * Invariants kept by every transaction of these modules:
- * - PROVISIONING ⇔ hold pending; RUNNING/STOPPED/RELEASING/RELEASED/EXPIRED ⇔ hold
+ * - PROVISIONING ⇔ hold pending; RUNNING/STOPPED/RELEASING/RELEASED/EXPIRED/GONE ⇔ hold
  *   committed; FAILED ⇔ hold released (or committed when the policy does not refund
  *   failures, or when the machine failed after it ran).
  * - Events are appended last in a transaction: an append takes the event-order lock,

@@ -159,6 +159,39 @@ export interface HostsTable {
   state: HostState;
 }
 
+/** One sweep of the orphan reaper over a provisioner's inventory (`host` '' unless host-placed). */
+export interface ReaperSweepsTable {
+  id: Generated<number>;
+  provisioner: string;
+  host: ColumnType<string, string | undefined, string>;
+  started_at: Timestamp;
+  /** Null while the sweep runs (or when its runner died). */
+  finished_at: NullableTimestamp;
+  /** Items the inventory listed. */
+  listed: number;
+  /** Items with no live resource behind them, in grace or not. */
+  orphans_seen: number;
+  /** Orphans released at the provider (past their grace). */
+  released: number;
+  /** Resources marked GONE. */
+  marked_gone: number;
+  /** Why the sweep failed (inventory) or what it could not release; null when all went well. */
+  error: string | null;
+}
+
+/** A machine the reaper saw with no live resource behind it; forgotten once it is no orphan or gone. */
+export interface ReaperSightingsTable {
+  provisioner: string;
+  host: ColumnType<string, string | undefined, string>;
+  external_id: string;
+  /** The resource it was tagged with, if any (text: a provider tag need not be a uuid). */
+  resource_id: string | null;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+  /** When the reaper first released it; a later sweep that still lists it releases it again quietly. */
+  released_at: NullableTimestamp;
+}
+
 export interface RateLimitsTable {
   account_id: string;
   action: string;
@@ -177,4 +210,6 @@ export interface SlipwayDatabase {
   resources: ResourcesTable;
   events: EventsTable;
   hosts: HostsTable;
+  reaper_sweeps: ReaperSweepsTable;
+  reaper_sightings: ReaperSightingsTable;
 }

@@ -48,8 +48,13 @@ export class ProviderHttpError extends Error {
 
 export const isProviderError = (e: unknown): e is ProviderHttpError => e instanceof ProviderHttpError;
 
-/** How long `headers` ask us to wait: `retry-after` (seconds or a date), else `ratelimit-reset` (epoch seconds). */
-export function retryAfterMs(headers: Headers, now: number = Date.now()): number | undefined {
+/**
+ * How long `headers` ask us to wait: `retry-after` (seconds or a date), else — only when the
+ * quota is spent (a 429, or `ratelimit-remaining: 0`) — `ratelimit-reset` (epoch seconds).
+ * DigitalOcean sends `ratelimit-reset` on every answer, pointing an hour ahead: honouring it on
+ * a 500 would stall every retry for the whole backoff cap.
+ */
+export function retryAfterMs(headers: Headers, now: number = Date.now(), status?: number): number | undefined {
   const after = headers.get('retry-after');
   if (after) {
     const seconds = Number(after);
@@ -57,8 +62,9 @@ export function retryAfterMs(headers: Headers, now: number = Date.now()): number
     const at = Date.parse(after);
     if (Number.isFinite(at)) return Math.max(0, at - now);
   }
+  const spent = status === 429 || headers.get('ratelimit-remaining') === '0';
   const reset = Number(headers.get('ratelimit-reset'));
-  if (headers.get('ratelimit-reset') && Number.isFinite(reset)) {
+  if (spent && headers.get('ratelimit-reset') && Number.isFinite(reset)) {
     // DigitalOcean sends an epoch; some compatible APIs send seconds to wait. Small numbers are the latter.
     return Math.max(0, reset > 1e9 ? reset * 1000 - now : reset * 1000);
   }
@@ -92,7 +98,7 @@ export function httpError(provider: string, response: Response, body: string): P
             : 'client';
   return new ProviderHttpError(provider, kind, `HTTP ${status}${errorId ? ` ${errorId}` : ''}: ${message}`, {
     status,
-    retryAfterMs: retryAfterMs(response.headers),
+    retryAfterMs: retryAfterMs(response.headers, Date.now(), status),
     ...(requestId ? { requestId } : {}),
     ...(errorId ? { errorId } : {}),
   });

@@ -24,11 +24,24 @@ export function maskError(error: unknown, message: string): Error {
   const cause = rootCause(error);
   if (!isSlipwayError(cause)) return yogaMaskError(error, message, false);
   const located = isGraphQLError(error) ? error : undefined;
-  return createGraphQLError(cause.message, {
+  // A scalar that refused a variable: graphql-js's message says where (`at "input.amount"`).
+  const coercion = located && cause.code === 'VALIDATION_FAILED' && located.message !== cause.message;
+  const field = coercion ? inputPath(located.message) : undefined;
+  return createGraphQLError(coercion ? located.message : cause.message, {
     nodes: located?.nodes,
     source: located?.source,
     positions: located?.positions,
     path: located?.path,
-    extensions: { ...cause.details, code: cause.code },
+    extensions: {
+      ...cause.details,
+      ...(field && cause.details.field === undefined ? { field } : {}),
+      code: cause.code,
+    },
   });
+}
+
+/** `Variable "$input" got invalid value 1.5 at "input.amount"; …` → `input.amount` (or `input` when at the top). */
+function inputPath(message: string): string | undefined {
+  const match = /^Variable "\$([^"]+)" got invalid value .*?(?: at "([^"]+)")?;/s.exec(message);
+  return match ? (match[2] ?? match[1]) : undefined;
 }

@@ -1,5 +1,5 @@
 /** Accounts and wallets: `me`, admin `account(id)`, admin `grantCredits`. */
-import type { AccountWithWallet } from '@slipway/core';
+import { type AccountWithWallet, LIMITS } from '@slipway/core';
 import { builder } from '../builder.js';
 import { actorOf } from '../context.js';
 import {
@@ -20,9 +20,14 @@ export const AccountType = builder.objectRef<AccountWithWallet>('Account').imple
     id: t.exposeID('id'),
     role: t.field({ type: RoleEnum, resolve: (a) => a.role }),
     forgeId: t.exposeString('forgeId', { nullable: true }),
-    balance: t.int({ description: 'Sum of all ledger entries.', resolve: (a) => a.wallet.balance }),
-    held: t.int({ description: 'Credits reserved by creates in flight.', resolve: (a) => a.wallet.held }),
-    available: t.int({
+    balance: t.field({ type: 'Credits', description: 'Sum of all ledger entries.', resolve: (a) => a.wallet.balance }),
+    held: t.field({
+      type: 'Credits',
+      description: 'Credits reserved by creates in flight.',
+      resolve: (a) => a.wallet.held,
+    }),
+    available: t.field({
+      type: 'Credits',
       description: 'balance - held: what a new create may spend.',
       resolve: (a) => a.wallet.available,
     }),
@@ -33,7 +38,11 @@ export const AccountType = builder.objectRef<AccountWithWallet>('Account').imple
 const GrantCreditsInput = builder.inputType('GrantCreditsInput', {
   fields: (t) => ({
     accountId: t.id({ required: true }),
-    amount: t.int({ required: true, description: 'Credits to add; negative removes (never below what is held).' }),
+    amount: t.field({
+      type: 'Credits',
+      required: true,
+      description: `Credits to add; negative removes (never below what is held). At most ${LIMITS.grant.maxAmount} at once; a balance stays within ${LIMITS.credits.maxBalance}.`,
+    }),
     note: t.string(),
   }),
 });

@@ -63,8 +63,8 @@ builder.objectType(InsufficientCreditsError, {
   description: 'Available credits do not cover the price. Nothing was reserved or charged.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    required: t.int({ resolve: (e) => e.required }),
-    available: t.int({ resolve: (e) => e.available }),
+    required: t.field({ type: 'Credits', resolve: (e) => e.required }),
+    available: t.field({ type: 'Credits', resolve: (e) => e.available }),
   }),
 });
 

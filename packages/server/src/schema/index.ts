@@ -16,6 +16,7 @@ import './event.js';
 import './provisioner.js';
 import './pool.js';
 import './host.js';
+import './orphan-sweep.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -51,7 +51,8 @@ const PoolAllocationType = builder.objectRef<PoolAllocation>('PoolAllocation').i
       description: 'Last state change (allocated, released, …).',
       resolve: (m) => (m.since === null ? null : new Date(m.since)),
     }),
-    cost: t.int({
+    cost: t.field({
+      type: 'Credits',
       nullable: true,
       description: 'Credits of the holder’s resource: held while provisioning, charged once allocated.',
       resolve: (m) => m.cost,

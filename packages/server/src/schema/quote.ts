@@ -9,8 +9,16 @@ import { CreateResourceInput, toCoreInput } from './resource-input.js';
 const QuoteType = builder.objectRef<Quote>('Quote').implement({
   fields: (t) => ({
     provisioner: t.exposeString('provisioner'),
-    price: t.exposeInt('price', { description: 'Credits a create with this input would be charged.' }),
-    available: t.exposeInt('available', { description: 'The caller’s available credits now.' }),
+    price: t.field({
+      type: 'Credits',
+      description: 'Credits a create with this input would be charged.',
+      resolve: (q) => q.price,
+    }),
+    available: t.field({
+      type: 'Credits',
+      description: 'The caller’s available credits now.',
+      resolve: (q) => q.available,
+    }),
     admitted: t.exposeBoolean('admitted', { description: 'Whether a create would be admitted now.' }),
     reason: t.field({
       type: ErrorCodeEnum,

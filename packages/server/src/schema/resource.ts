@@ -56,7 +56,11 @@ export const ResourceType = builder.objectRef<Resource>('Resource').implement({
     metadata: t.field({ type: 'JSON', resolve: (r) => r.metadata }),
     labels: t.field({ type: 'JSON', resolve: (r) => r.labels }),
     expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.expiresAt }),
-    cost: t.exposeInt('cost', { description: 'Credits held while provisioning, charged once allocated.' }),
+    cost: t.field({
+      type: 'Credits',
+      description: 'Credits held while provisioning, charged once allocated.',
+      resolve: (r) => r.cost,
+    }),
     requestId: t.exposeString('requestId'),
     error: t.exposeString('error', { nullable: true }),
     createdAt: t.field({ type: 'DateTime', resolve: (r) => r.createdAt }),

@@ -1,10 +1,17 @@
 /** `DateTime` (ISO 8601 strings) and `JSON` (any JSON value). */
+import { SlipwayError } from '@slipway/core';
 import { Kind, type ValueNode } from 'graphql';
 import { builder } from '../builder.js';
 
+/**
+ * A scalar that does not parse is the client's mistake: a typed VALIDATION_FAILED (the error
+ * mask adds the input path graphql-js reports), never an unexpected error.
+ */
+const invalidScalar = (message: string) => new SlipwayError('VALIDATION_FAILED', message);
+
 function parseDate(value: unknown): Date {
   const date = typeof value === 'string' ? new Date(value) : null;
-  if (!date || Number.isNaN(date.getTime())) throw new TypeError('DateTime must be an ISO 8601 string');
+  if (!date || Number.isNaN(date.getTime())) throw invalidScalar('DateTime must be an ISO 8601 string');
   return date;
 }
 
@@ -34,6 +41,25 @@ function literalToJson(ast: ValueNode, variables: Record<string, unknown> | null
       return variables?.[ast.name.value];
   }
 }
+
+/**
+ * Credits are whole numbers. GraphQL's `Int` is 32-bit while wallets are 64-bit in the
+ * database, so credits have their own scalar: a JSON number that is a safe integer (what a
+ * JavaScript client reads exactly). The core keeps every balance within LIMITS.credits.
+ */
+function parseCredits(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw invalidScalar(`Credits must be a whole number within ±${Number.MAX_SAFE_INTEGER}`);
+  }
+  return value;
+}
+
+builder.scalarType('Credits', {
+  description: `A whole number of credits, as a JSON number (a safe integer: within ±${Number.MAX_SAFE_INTEGER}).`,
+  serialize: (value) => parseCredits(value),
+  parseValue: parseCredits,
+  parseLiteral: (ast) => parseCredits(ast.kind === Kind.INT ? Number(ast.value) : null),
+});
 
 builder.scalarType('JSON', {
   description: 'Any JSON value.',

@@ -1,0 +1,34 @@
+/**
+ * The droplet's user_data: a cloud-config that installs the request's SSH keys. The user's own
+ * user-data, when given, becomes a second part of a MIME multipart document (cloud-init merges
+ * a second cloud-config over ours and runs a script part), as the QEMU provisioner does.
+ */
+import { randomUUID } from 'node:crypto';
+
+export function cloudInit(input: { hostname: string; sshKeys: readonly string[]; userData?: string }): string {
+  const keys = input.sshKeys.map((key) => `  - ${JSON.stringify(key)}`).join('\n');
+  const ours = `#cloud-config\nhostname: ${input.hostname}\n${keys ? `ssh_authorized_keys:\n${keys}\n` : ''}`;
+  return input.userData?.trim() ? multipart(ours, input.userData) : ours;
+}
+
+function partType(document: string): string {
+  const prefixes: [string, string][] = [
+    ['#cloud-config', 'text/cloud-config'],
+    ['#!', 'text/x-shellscript'],
+    ['#include', 'text/x-include-url'],
+    ['#cloud-boothook', 'text/cloud-boothook'],
+  ];
+  return prefixes.find(([prefix]) => document.startsWith(prefix))?.[1] ?? 'text/plain';
+}
+
+function multipart(ours: string, theirs: string): string {
+  const boundary = `==slipway-${randomUUID()}==`;
+  const part = (type: string, body: string) =>
+    `--${boundary}\nContent-Type: ${type}; charset="utf-8"\nMIME-Version: 1.0\n\n${body}${body.endsWith('\n') ? '' : '\n'}`;
+  return [
+    `Content-Type: multipart/mixed; boundary="${boundary}"\nMIME-Version: 1.0\n\n`,
+    part('text/cloud-config', ours),
+    part(partType(theirs), theirs),
+    `--${boundary}--\n`,
+  ].join('');
+}
