@@ -37,7 +37,9 @@ export function inputPolicyPlugin(): Plugin {
 /** Walk the document's argument literals iteratively: strings against the policy, objects/lists by depth. */
 function literalProblem(document: DocumentNode): InputProblem | undefined {
   const stack: Array<{ node: ASTNode; path: string; depth: number }> = [];
-  const push = (node: ASTNode, path: string, depth: number) => stack.push({ node, path, depth });
+  const push = (node: ASTNode, path: string, depth: number): void => {
+    stack.push({ node, path, depth });
+  };
   for (const def of document.definitions) push(def, '', 0);
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const { node, path, depth } = item;
@@ -53,7 +55,7 @@ function literalProblem(document: DocumentNode): InputProblem | undefined {
           return { field: path, message: `nests deeper than ${LIMITS.input.jsonMaxDepth} levels` };
         }
         if (node.kind === Kind.OBJECT) for (const f of node.fields) push(f.value, `${path}.${f.name.value}`, depth + 1);
-        else node.values.forEach((v, i) => push(v, `${path}.${i}`, depth + 1));
+        else for (const [i, v] of node.values.entries()) push(v, `${path}.${i}`, depth + 1);
         break;
       case Kind.ARGUMENT:
         push(node.value, path ? `${path}.${node.name.value}` : node.name.value, depth);
