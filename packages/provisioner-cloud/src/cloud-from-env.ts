@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { errorMessage, isSlipwayError, type Provisioner, SlipwayError } from '@slipway/core';
 import { digitalOceanProvisioner } from './digitalocean/index.js';
+import { runpodProvisioner } from './runpod/index.js';
 
 export const CLOUD_CONFIG_VARIABLE = 'SLIPWAY_CLOUD_CONFIG';
 
@@ -36,7 +37,12 @@ export function cloudProvisionersFromEnv(
     };
     out.push(build('digitalocean', () => digitalOceanProvisioner(config, deps)));
   }
-  // RUNPOD: wired when the RunPod provisioner lands.
+  const runpod = section(file, 'runpod');
+  const apiKey = env.RUNPOD_API_KEY?.trim() || stringField(runpod, 'apiKey');
+  if (apiKey) {
+    const config = { ...runpod, apiKey, ...(env.RUNPOD_API_URL ? { baseUrl: env.RUNPOD_API_URL } : {}) };
+    out.push(build('runpod', () => runpodProvisioner(config, deps)));
+  }
   return out;
 }
 
@@ -75,8 +81,9 @@ function build(provider: string, make: () => Provisioner): Provisioner {
     return make();
   } catch (error) {
     // The provider's schema names the field; its message never echoes the secret's value.
-    if (isSlipwayError(error) && error.code === 'VALIDATION_FAILED')
-      throw configInvalid(`${provider}: ${error.message}`);
+    if (isSlipwayError(error) && (error.code === 'VALIDATION_FAILED' || error.code === 'CONFIG_INVALID')) {
+      throw configInvalid(`${provider}: ${error.message.replace(/^\w+ config: /, '')}`);
+    }
     throw error;
   }
 }

@@ -4,6 +4,7 @@
  */
 export { CLOUD_CONFIG_VARIABLE, type CloudFromEnvDeps, cloudProvisionersFromEnv } from './cloud-from-env.js';
 export * from './digitalocean/index.js';
+export * from './runpod/index.js';
 export {
   httpError,
   isProviderError,
