@@ -43,7 +43,7 @@ export function digitalOceanProvisioner(
   deps: DigitalOceanDeps = {},
 ): DigitalOceanProvisioner {
   const config = parseDigitalOceanConfig(input);
-  const policy = new ProviderPolicy(PROVIDER, config.policy);
+  const policy = new ProviderPolicy(PROVIDER, config.policy, [config.token]);
   const client = new DigitalOceanClient({
     token: config.token,
     baseUrl: config.baseUrl,

@@ -46,7 +46,7 @@ export type RunpodProvisioner = Provisioner<RunpodOptions> &
 
 export function runpodProvisioner(input: RunpodConfigInput, deps: RunpodDeps = {}): RunpodProvisioner {
   const config = parseRunpodConfig(input);
-  const policy = new ProviderPolicy(PROVIDER, config.policy);
+  const policy = new ProviderPolicy(PROVIDER, config.policy, [config.apiKey]);
   const api = new PodApi(
     new RunpodClient({
       apiKey: config.apiKey,

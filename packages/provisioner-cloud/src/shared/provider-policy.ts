@@ -21,7 +21,7 @@ import {
   retry,
   wrap,
 } from 'cockatiel';
-import { isProviderError, ProviderHttpError } from './provider-error.js';
+import { isProviderError, ProviderHttpError, redact } from './provider-error.js';
 
 export interface ProviderPolicyOptions {
   /** Attempts per call, the first included. Default 5. */
@@ -50,9 +50,12 @@ export class ProviderPolicy {
   readonly #provider: string;
   readonly #options: Required<ProviderPolicyOptions>;
   readonly #breaker;
+  readonly #secrets: readonly string[];
 
-  constructor(provider: string, options: ProviderPolicyOptions = {}) {
+  /** `secrets` are blanked out of anything the policy logs (defence in depth: they travel in headers only). */
+  constructor(provider: string, options: ProviderPolicyOptions = {}, secrets: readonly string[] = []) {
     this.#provider = provider;
+    this.#secrets = secrets;
     this.#options = {
       maxAttempts: options.maxAttempts ?? 5,
       initialDelayMs: options.initialDelayMs ?? 500,
@@ -90,7 +93,9 @@ export class ProviderPolicy {
         what,
         attempt: r.attempt,
         delayMs: Math.round(r.delay),
-        ...(isProviderError(error) ? { kind: error.kind, providerMessage: error.providerMessage } : {}),
+        ...(isProviderError(error)
+          ? { kind: error.kind, providerMessage: redact(error.providerMessage, this.#secrets) }
+          : {}),
       });
     });
     try {
