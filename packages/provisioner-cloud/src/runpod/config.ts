@@ -7,9 +7,13 @@ import { z } from 'zod';
 
 export const RUNPOD_GRAPHQL_URL = 'https://api.runpod.io/graphql';
 
-/** RunPod has no tags: a pod is found by its name, `slipway-<resourceId>`. */
+/**
+ * RunPod has no tags: a pod is found by its name, `<namePrefix><resourceId>` (default
+ * `slipway-`), and inventory lists the pods whose name starts with the prefix. Two Slipway
+ * installations on one RunPod account need different prefixes, or each would reap the other's pods.
+ */
 export const NAME_PREFIX = 'slipway-';
-export const podName = (resourceId: string): string => `${NAME_PREFIX}${resourceId}`;
+export const podName = (resourceId: string, prefix: string = NAME_PREFIX): string => `${prefix}${resourceId}`;
 export const CLOUD_TYPES = ['ALL', 'SECURE', 'COMMUNITY'] as const;
 
 const catalogName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'catalog names are 1-63 of [a-z0-9._-]');
@@ -82,6 +86,10 @@ export const RunpodConfigSchema = z
   .object({
     apiKey: z.string().min(1, 'a RunPod API key is required'),
     baseUrl: z.url().default(RUNPOD_GRAPHQL_URL),
+    namePrefix: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,30}-$/, 'lowercase letters, digits and -, ending in -')
+      .default(NAME_PREFIX),
     gpuTypes: z.array(RunpodGpuTypeSchema).min(1).default(DEFAULT_GPU_TYPES),
     /** Image names users may ask for → the container image RunPod pulls. */
     images: z

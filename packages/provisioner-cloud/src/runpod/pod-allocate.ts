@@ -18,7 +18,7 @@ export async function allocatePod(
   ctx.signal.throwIfAborted();
   const call: PodCall = { signal: ctx.signal, logger: ctx.logger };
   const plan = planPod(config, req.options);
-  const name = podName(req.resourceId);
+  const name = podName(req.resourceId, config.namePrefix);
   const existing = (await api.findByName(name, call))[0];
   if (existing) ctx.logger.info('runpod pod exists already; reusing it', { podId: existing.id });
   const pod = existing ?? (await createPod(api, config, name, deployInput(config, req, plan, name), plan, ctx));

@@ -19,7 +19,6 @@ import { isProviderError, redact, toSlipwayError } from '../shared/provider-erro
 import { ProviderPolicy } from '../shared/provider-policy.js';
 import { PROVIDER, RunpodClient } from './client.js';
 import {
-  NAME_PREFIX,
   parseRunpodConfig,
   planPod,
   podName,
@@ -77,7 +76,7 @@ export function runpodProvisioner(input: RunpodConfigInput, deps: RunpodDeps = {
   /** The pod of an allocation: by id, else by the resource's name. */
   async function findPod(allocation: Allocation, call: PodCall): Promise<PodView | null> {
     if (allocation.externalId) return api.get(allocation.externalId, call);
-    return (await api.findByName(podName(allocation.resourceId), call))[0] ?? null;
+    return (await api.findByName(podName(allocation.resourceId, config.namePrefix), call))[0] ?? null;
   }
 
   async function requirePod(allocation: Allocation, call: PodCall): Promise<PodView> {
@@ -111,7 +110,7 @@ export function runpodProvisioner(input: RunpodConfigInput, deps: RunpodDeps = {
       guarded('delete pod', ctx, async (call) => {
         // Also every pod with the resource's name: a create that completed at RunPod after its
         // client gave up (and after the look-up) would otherwise outlive the resource.
-        const named = (await api.findByName(podName(allocation.resourceId), call)).map((p) => p.id);
+        const named = (await api.findByName(podName(allocation.resourceId, config.namePrefix), call)).map((p) => p.id);
         const ids = new Set([...(allocation.externalId ? [allocation.externalId] : []), ...named]);
         for (const id of ids) await api.terminate(id, call);
       }),
@@ -144,12 +143,12 @@ export function runpodProvisioner(input: RunpodConfigInput, deps: RunpodDeps = {
     inventory: (ctx) =>
       guarded('list pods', ctx, async (call) =>
         (await api.list(call))
-          .filter((p) => p.name?.startsWith(NAME_PREFIX))
+          .filter((p) => p.name?.startsWith(config.namePrefix))
           .map((p): InventoryItem => {
             const requestId = envValue(p, 'SLIPWAY_REQUEST_ID');
             return {
               externalId: p.id,
-              resourceId: envValue(p, 'SLIPWAY_RESOURCE_ID') ?? (p.name ?? '').slice(NAME_PREFIX.length),
+              resourceId: envValue(p, 'SLIPWAY_RESOURCE_ID') ?? (p.name ?? '').slice(config.namePrefix.length),
               ...(requestId ? { requestId } : {}),
             };
           }),
