@@ -68,8 +68,8 @@ export async function requireDroplet(
   allocation: { resourceId: string; externalId: string },
   ctx: ProvisionContext,
 ): Promise<Droplet> {
-  const [droplet] = await findDroplets(ops, allocation, ctx);
-  if (droplet && droplet.status !== 'archive') return droplet;
+  const droplet = (await findDroplets(ops, allocation, ctx)).find((d) => d.status !== 'archive');
+  if (droplet) return droplet;
   throw new SlipwayError('NOT_FOUND', `droplet of resource ${allocation.resourceId} not found at DigitalOcean`, {
     details: { provider: PROVIDER, id: allocation.externalId || allocation.resourceId },
   });

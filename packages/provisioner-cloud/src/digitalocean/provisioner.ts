@@ -80,7 +80,9 @@ export function digitalOceanProvisioner(
 
     status: (allocation, ctx) =>
       surfaced('read droplet', ctx, async () => {
-        const [droplet] = await findDroplets(ops, allocation, ctx);
+        // By tag, an archived droplet sorted first must not hide a live one.
+        const found = await findDroplets(ops, allocation, ctx);
+        const droplet = found.find((d) => d.status !== 'archive') ?? found[0];
         return droplet ? statusOf(droplet) : { state: 'gone' };
       }),
 

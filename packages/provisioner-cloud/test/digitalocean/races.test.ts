@@ -102,3 +102,20 @@ describe('DigitalOcean policy edges', () => {
     expect(JSON.stringify(ctx.lines) + JSON.stringify(error) + String(error)).not.toContain(fake.token);
   });
 });
+
+describe('DigitalOcean lookups by tag', () => {
+  it('an archived droplet with the resource tag does not hide the live one (status, power)', async () => {
+    const { fake, provisioner } = await fresh();
+    const req = request();
+    const allocation = await provisioner.allocate(req, conformanceContext());
+    const [live] = fake.dropletsOf(req.resourceId);
+    if (!live) throw new Error('no droplet');
+    // An older droplet of the same resource, archived: it sorts first by id.
+    const old = { ...live, id: live.id - 1000, status: 'archive' as const };
+    fake.droplets.set(old.id, old);
+    const byTag = { ...allocation, externalId: '' };
+    expect((await provisioner.status(byTag, conformanceContext())).state).toBe('running');
+    await provisioner.stop(byTag, conformanceContext());
+    expect(live.status).toBe('off');
+  });
+});
