@@ -9,7 +9,9 @@
  * 3. Poll until the droplet is `active`, within the configured deadline and the caller's signal.
  *
  * Two calls for the same resource in one process share one attempt (the tag lookup cannot see
- * a create still in flight).
+ * a create still in flight). Across processes (two replicas, or a create DigitalOcean processed
+ * after our time-out) two droplets can still be built: once ours is up, every caller keeps the
+ * lowest id among the resource's droplets and deletes the others (4.).
  */
 import { type Allocation, type AllocationRequest, type ProvisionContext, SlipwayError } from '@slipway/core';
 import { isProviderError } from '../shared/provider-error.js';
@@ -70,7 +72,40 @@ export async function allocateDroplet(
       droplet = await existing(ops, req, ctx);
     }
   }
-  const { droplet: active, reached } = await waitForDroplet(
+  return toAllocation(req.resourceId, await settle(ops, req, droplet, ctx));
+}
+
+/**
+ * Wait until the droplet is up, then converge on the resource's oldest droplet. When ours
+ * disappears meanwhile (another replica kept an older one and deleted it), adopt that one.
+ */
+async function settle(
+  ops: DropletOps,
+  req: AllocationRequest<DigitalOceanOptions>,
+  first: Droplet,
+  ctx: ProvisionContext,
+): Promise<Droplet> {
+  let droplet = first;
+  for (let hop = 0; ; hop++) {
+    let up: Droplet;
+    try {
+      up = await untilUp(ops, droplet, ctx);
+    } catch (error) {
+      const other = hop < 3 && disappeared(error) ? await existing(ops, req, ctx) : undefined;
+      if (!other) throw error;
+      droplet = other;
+      continue;
+    }
+    const keep = await converge(ops, req, up, ctx);
+    if (keep.id === up.id) return up;
+    droplet = keep;
+  }
+}
+
+const disappeared = (error: unknown) => error instanceof SlipwayError && error.details.reason === 'disappeared';
+
+async function untilUp(ops: DropletOps, droplet: Droplet, ctx: ProvisionContext): Promise<Droplet> {
+  const { droplet: now, reached } = await waitForDroplet(
     ops,
     droplet,
     // `off` only when a retry finds a droplet someone stopped meanwhile: it is reported as stopped.
@@ -78,14 +113,41 @@ export async function allocateDroplet(
     ops.config.deadlines.activeMs,
     ctx,
   );
-  if (!reached) {
-    throw new SlipwayError(
-      'PROVISIONER_TIMEOUT',
-      `DigitalOcean droplet ${active.id} was not active within ${Math.round(ops.config.deadlines.activeMs / 1000)} s`,
-      { details: { provider: PROVIDER, dropletId: active.id, status: active.status } },
-    );
+  if (reached) return now;
+  throw new SlipwayError(
+    'PROVISIONER_TIMEOUT',
+    `DigitalOcean droplet ${now.id} was not active within ${Math.round(ops.config.deadlines.activeMs / 1000)} s`,
+    { details: { provider: PROVIDER, dropletId: now.id, status: now.status } },
+  );
+}
+
+/**
+ * The droplet to keep: the resource's lowest id (every replica picks the same one). The others
+ * are deleted; a failed delete is logged, not the allocation's failure (release deletes by tag).
+ */
+async function converge(
+  ops: DropletOps,
+  req: AllocationRequest<DigitalOceanOptions>,
+  ours: Droplet,
+  ctx: ProvisionContext,
+): Promise<Droplet> {
+  const tagged = (await findDroplets(ops, { resourceId: req.resourceId, externalId: '' }, ctx)).filter(
+    (d) => d.status !== 'archive',
+  );
+  const keep = tagged[0] && tagged[0].id < ours.id ? tagged[0] : ours;
+  const others = [ours, ...tagged].filter((d, i, all) => d.id !== keep.id && all.findIndex((x) => x.id === d.id) === i);
+  for (const d of others) {
+    ctx.logger.warn('DigitalOcean: another droplet was built for this resource; keeping the oldest', {
+      resourceId: req.resourceId,
+      keptId: keep.id,
+      dropletId: d.id,
+    });
+    await ops.client.deleteDroplet(d.id, callOptions(ctx)).catch((error: unknown) => {
+      if (ctx.signal.aborted) throw error;
+      ctx.logger.warn('DigitalOcean: deleting the extra droplet failed; the release will', { dropletId: d.id });
+    });
   }
-  return toAllocation(req.resourceId, active);
+  return keep;
 }
 
 /** The resource's droplet if one exists; extra ones (which should never exist) are deleted. */

@@ -8,7 +8,7 @@
  */
 import type { Logger } from '@slipway/core';
 import createClient from 'openapi-fetch';
-import { httpError, isProviderError, ProviderHttpError } from '../shared/provider-error.js';
+import { httpError, isProviderError, ProviderHttpError, redact } from '../shared/provider-error.js';
 import type { ProviderPolicy } from '../shared/provider-policy.js';
 import type { components, paths } from './generated/openapi.js';
 
@@ -68,9 +68,11 @@ export class DigitalOceanClient {
   readonly #api;
   readonly #policy: ProviderPolicy;
   readonly #perPage: number;
+  readonly #token: string;
 
   constructor(options: DigitalOceanClientOptions) {
     this.#policy = options.policy;
+    this.#token = options.token;
     this.#perPage = options.perPage ?? 200;
     const injected = options.fetch;
     this.#api = createClient<paths>({
@@ -93,10 +95,9 @@ export class DigitalOceanClient {
       async (signal) => {
         const { data, error, response } = await fn(signal);
         if (!response.ok) {
-          throw classify(
-            response,
-            typeof error === 'string' ? error : error === undefined ? '' : JSON.stringify(error),
-          );
+          const body = typeof error === 'string' ? error : error === undefined ? '' : JSON.stringify(error);
+          // A proxy or a debugging endpoint may echo the request's headers: the token stays out of logs.
+          throw classify(response, redact(body, [this.#token]));
         }
         return data;
       },
@@ -117,7 +118,10 @@ export class DigitalOceanClient {
       const data = await this.#json('get droplet', o, true, (signal) =>
         this.#api.GET('/v2/droplets/{droplet_id}', { params: { path: { droplet_id: id } }, signal }),
       );
-      return data.droplet ?? null;
+      // A 200 without the droplet is a broken answer: reading it as "gone" would let the reaper
+      // mark a live resource GONE (the spec does not make the key required).
+      if (!data.droplet) throw new ProviderHttpError(PROVIDER, 'network', 'get droplet: the answer has no droplet');
+      return data.droplet;
     } catch (error) {
       if (isProviderError(error) && error.kind === 'not_found') return null;
       throw error;
@@ -134,7 +138,11 @@ export class DigitalOceanClient {
           signal,
         }),
       );
-      droplets.push(...(data.droplets ?? []));
+      // Without the array nothing is known: an empty list here would make release report success.
+      if (!Array.isArray(data.droplets)) {
+        throw new ProviderHttpError(PROVIDER, 'network', 'list droplets: the answer has no droplets');
+      }
+      droplets.push(...data.droplets);
       page = nextPage(data.links?.pages, page);
     }
     return droplets;

@@ -45,14 +45,31 @@ export async function findDroplets(
   return tagged.sort((a, b) => a.id - b.id);
 }
 
+/**
+ * Every droplet a release must delete: the one the external id names and every droplet with the
+ * resource's tag. A duplicate (two replicas' creates, a create processed after its time-out) is
+ * tagged like the recorded droplet, and the reaper counts it as backed while the resource lives:
+ * only a release by tag ever deletes it.
+ */
+export async function dropletsToRelease(
+  ops: DropletOps,
+  allocation: { resourceId: string; externalId: string },
+  ctx: ProvisionContext,
+): Promise<Droplet[]> {
+  const found = await findDroplets(ops, allocation, ctx);
+  if (dropletId(allocation.externalId) === null || !allocation.resourceId) return found;
+  const tagged = await findDroplets(ops, { resourceId: allocation.resourceId, externalId: '' }, ctx);
+  return [...found, ...tagged.filter((t) => !found.some((f) => f.id === t.id))];
+}
+
 /** The resource's droplet, or NOT_FOUND (for power operations on a machine that is gone). */
 export async function requireDroplet(
   ops: DropletOps,
   allocation: { resourceId: string; externalId: string },
   ctx: ProvisionContext,
 ): Promise<Droplet> {
-  const [droplet] = await findDroplets(ops, allocation, ctx);
-  if (droplet && droplet.status !== 'archive') return droplet;
+  const droplet = (await findDroplets(ops, allocation, ctx)).find((d) => d.status !== 'archive');
+  if (droplet) return droplet;
   throw new SlipwayError('NOT_FOUND', `droplet of resource ${allocation.resourceId} not found at DigitalOcean`, {
     details: { provider: PROVIDER, id: allocation.externalId || allocation.resourceId },
   });
@@ -77,7 +94,7 @@ export async function waitForDroplet(
     const now = await ops.client.getDroplet(droplet.id, callOptions(ctx));
     if (!now) {
       throw new SlipwayError('PROVISIONER_FAILED', `droplet ${droplet.id} disappeared at DigitalOcean`, {
-        details: { provider: PROVIDER, dropletId: droplet.id },
+        details: { provider: PROVIDER, dropletId: droplet.id, reason: 'disappeared' },
       });
     }
     droplet = now;

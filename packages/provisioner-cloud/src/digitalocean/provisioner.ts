@@ -25,7 +25,7 @@ import {
   digitalOceanOptionsSchema,
   parseDigitalOceanConfig,
 } from './config.js';
-import { callOptions, type DropletOps, findDroplets, surfaced } from './droplet-ops.js';
+import { callOptions, type DropletOps, dropletsToRelease, findDroplets, surfaced } from './droplet-ops.js';
 import { resetDroplet, restartDroplet, startDroplet, stopDroplet } from './power.js';
 import { dropletTags } from './tags.js';
 
@@ -64,13 +64,13 @@ export function digitalOceanProvisioner(
       ),
 
     /**
-     * Delete the droplet (by id, or every droplet with the resource's tag when the id is not
-     * known). 404 = already gone. A 422 "pending event" (an action still running) is a
+     * Delete the droplet its id names and every droplet with the resource's tag (a duplicate
+     * left by a race carries it too). 404 = already gone. A 422 "pending event" (an action still running) is a
      * retryable error: the core retries releases until they succeed.
      */
     release: (allocation, ctx) =>
       surfaced('delete droplet', ctx, async () => {
-        for (const droplet of await findDroplets(ops, allocation, ctx)) {
+        for (const droplet of await dropletsToRelease(ops, allocation, ctx)) {
           const outcome = await client.deleteDroplet(droplet.id, callOptions(ctx));
           if (outcome === 'deleted') {
             ctx.events.emit({ action: 'digitalocean.droplet_deleted', data: { dropletId: droplet.id } });
@@ -80,7 +80,9 @@ export function digitalOceanProvisioner(
 
     status: (allocation, ctx) =>
       surfaced('read droplet', ctx, async () => {
-        const [droplet] = await findDroplets(ops, allocation, ctx);
+        // By tag, an archived droplet sorted first must not hide a live one.
+        const found = await findDroplets(ops, allocation, ctx);
+        const droplet = found.find((d) => d.status !== 'archive') ?? found[0];
         return droplet ? statusOf(droplet) : { state: 'gone' };
       }),
 

@@ -99,7 +99,11 @@ export class ProviderPolicy {
       });
     });
     try {
-      return await wrap(retryPolicy, this.#breaker).execute(() => this.#attempt(fn, opts.signal), opts.signal);
+      // cockatiel 3's backoff wait ignores the signal: race it, or an abort waits out a retry-after.
+      return await untilAborted(
+        wrap(retryPolicy, this.#breaker).execute(() => this.#attempt(fn, opts.signal), opts.signal),
+        opts.signal,
+      );
     } catch (error) {
       if (opts.signal.aborted) throw opts.signal.reason ?? error;
       if (error instanceof BrokenCircuitError) {
@@ -110,6 +114,8 @@ export class ProviderPolicy {
   }
 
   async #attempt<T>(fn: (signal: AbortSignal) => Promise<T>, outer: AbortSignal): Promise<T> {
+    // A retry whose backoff outlived the caller's abort must not send anything.
+    outer.throwIfAborted();
     const signal = AbortSignal.any([outer, AbortSignal.timeout(this.#options.requestTimeoutMs)]);
     try {
       return await fn(signal);
@@ -125,6 +131,17 @@ export class ProviderPolicy {
       throw error;
     }
   }
+}
+
+/** `promise`, or the signal's reason as soon as it aborts (the promise's own outcome is then ignored). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  promise.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Wait at least as long as the provider asked (capped), else the exponential backoff's delay. */

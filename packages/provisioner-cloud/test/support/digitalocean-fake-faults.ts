@@ -7,6 +7,8 @@ export type FaultKind =
   | 'server_error'
   /** Processed, then answered after `delayMs` (beyond the client's time-out). */
   | 'slow'
+  /** Held `delayMs` before it is processed: a create the client gave up on still builds a droplet, later. */
+  | 'stall'
   /** Processed, then answered with a body that is not JSON. */
   | 'malformed_json'
   /** Processed (a create stores its droplet), then the connection drops. */

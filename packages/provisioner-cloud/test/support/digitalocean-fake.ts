@@ -115,6 +115,8 @@ export class DigitalOceanFake {
     if (request.headers.get('authorization') !== `Bearer ${this.token}`) {
       return this.#error(method, path, 401, 'unauthorized', MESSAGES.unauthorized);
     }
+    const stall = this.faults.take(method, template, ['stall']);
+    if (stall) await delay(stall.delayMs ?? 1_000);
     const before = this.faults.take(method, template, ['rate_limit', 'server_error']);
     if (before?.kind === 'rate_limit') {
       const wait = before.retryAfterSeconds ?? 1;
