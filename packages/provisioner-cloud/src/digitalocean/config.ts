@@ -185,14 +185,37 @@ export function digitalOceanOptionsSchema(config: DigitalOceanConfig) {
       ),
       region: oneOf('region', config.regions),
       image: oneOf('image', config.images),
-      sshKeys: z.array(z.string().regex(SSH_KEY, 'not an SSH public key')).max(32).optional(),
+      sshKeys: z
+        .array(
+          z
+            .string()
+            .max(16 * 1024)
+            .regex(SSH_KEY, 'not an SSH public key'),
+        )
+        .max(32)
+        .optional(),
       userData: z
         .string()
         .max(48 * 1024)
         .optional(),
     })
-    .strict();
+    .strict()
+    .superRefine((o, ctx) => {
+      // DigitalOcean takes at most 64 KiB of user_data; keep room for the cloud-init around them.
+      const bytes =
+        Buffer.byteLength(o.userData ?? '') + (o.sshKeys ?? []).reduce((n, k) => n + Buffer.byteLength(k) + 8, 0);
+      if (bytes > USER_DATA_BUDGET) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['userData'],
+          message: `userData and sshKeys together take ${bytes} bytes; DigitalOcean's user data holds ${USER_DATA_BUDGET} here`,
+        });
+      }
+    });
 }
+
+/** Bytes of user data and SSH keys a request may bring: 64 KiB less room for the bootstrap around them. */
+const USER_DATA_BUDGET = 60 * 1024;
 export type DigitalOceanOptions = z.output<ReturnType<typeof digitalOceanOptionsSchema>>;
 
 /**

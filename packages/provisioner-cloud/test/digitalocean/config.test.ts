@@ -42,6 +42,12 @@ describe('DigitalOcean configuration', () => {
     }
     expect(schema.safeParse({ sshKeys: ['not a key'] }).success).toBe(false);
     expect(schema.safeParse({ unknown: 1 }).success).toBe(false);
+    // user_data holds 64 KiB: user data and keys that would not fit are refused before any credit moves.
+    const key = `ssh-ed25519 ${'A'.repeat(2_000)} me@host`;
+    const tooMuch = schema.safeParse({ userData: 'x'.repeat(40 * 1024), sshKeys: Array(32).fill(key) });
+    expect(tooMuch.success).toBe(false);
+    expect(tooMuch.error?.issues[0]?.path).toEqual(['userData']);
+    expect(schema.safeParse({ userData: 'x'.repeat(40 * 1024), sshKeys: [key] }).success).toBe(true);
   });
 
   it('picks the cheapest non-GPU size that fits the spec; none fits → CAPACITY_EXHAUSTED', () => {
