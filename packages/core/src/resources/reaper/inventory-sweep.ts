@@ -42,10 +42,12 @@ export async function sweepInventory(
     }
     throw error;
   }
+  // Read before the orphans: an allocation that commits an untagged machine between the two
+  // reads is then either seen holding it, or still in flight here (read after, it was neither).
+  const inFlightSince = (await oldestAllocationInFlight(d.db, scope))?.getTime() ?? Number.POSITIVE_INFINITY;
   const orphans = await findOrphans(d.db, scope.provisioner, items);
   const sightings = new Map((await noteSightings(d.db, scope, orphans, startedAt)).map((s) => [s.externalId, s]));
   const graceStart = startedAt.getTime() - settings.graceMs;
-  const inFlightSince = (await oldestAllocationInFlight(d.db, scope))?.getTime() ?? Number.POSITIVE_INFINITY;
   let released = 0;
   const problems: string[] = [];
   for (const orphan of orphans) {
