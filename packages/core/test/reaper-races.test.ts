@@ -161,4 +161,23 @@ describe.each(engines)('orphan reaper: races on %s', (engine) => {
     expect(kept).toHaveLength(6_000);
     expect(kept.every((k) => k.first_seen_at < clock.now() && Number(k.external_id.slice(6)) >= 6_000)).toBe(true);
   }, 120_000);
+
+  it('records a sweep that fails after the listing, and waits an interval before the next', async () => {
+    const s = await setup();
+    plant(cloud, 'stray');
+    // Every sweep now fails once it has the listing (the sightings cannot be written).
+    await storage.db.schema.alterTable('reaper_sightings').renameTo('reaper_sightings_away').execute();
+    clock.advance(1_000);
+    expect(await sweepAndRun(s)).toBe(1);
+    for (let i = 0; i < 2; i++) {
+      clock.advance(10_000);
+      expect(await s.runJobs()).toBe(1);
+    }
+    expect(cloud.inventoryCalls).toBe(3);
+    expect((await lastSweep(s))?.error).toMatch(/reaper_sightings/);
+    // Given up: the next sweep is due one interval after the last one started, not at once.
+    expect(await s.sweep()).toMatchObject({ reaperSweepsScheduled: 1 });
+    expect(await s.runJobs()).toBe(0);
+    expect(cloud.inventoryCalls).toBe(3);
+  });
 });
