@@ -21,6 +21,8 @@ export interface Cloud {
   failInventory: Error | null;
   /** Each listing waits for this, when set. */
   gate: Promise<void> | null;
+  /** When set, allocations adopt (or build) this untagged machine (a provider without tags). */
+  untaggedAs: string | null;
   inventoryCalls: number;
   releases: { resourceId: string; externalId: string }[];
 }
@@ -32,6 +34,7 @@ export function newCloud(): Cloud {
     leaky: false,
     failInventory: null,
     gate: null,
+    untaggedAs: null,
     inventoryCalls: 0,
     releases: [],
   };
@@ -48,6 +51,10 @@ export function cloudProvisioner(cloud: Cloud, name = 'cloud'): Provisioner {
     name,
     isDemo: true,
     async allocate(req) {
+      if (cloud.untaggedAs) {
+        cloud.machines.set(cloud.untaggedAs, { externalId: cloud.untaggedAs, state: 'running' });
+        return { resourceId: req.resourceId, externalId: cloud.untaggedAs };
+      }
       // Idempotent: a machine already built (and tagged) for the resource is returned.
       const machine = byResource(req.resourceId) ?? { externalId: `m-${req.resourceId}`, resourceId: req.resourceId };
       cloud.machines.set(machine.externalId, { ...machine, state: 'running' });

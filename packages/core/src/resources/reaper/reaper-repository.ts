@@ -1,11 +1,14 @@
 /** The reaper's queries: sweeps recorded per scope, and sightings of orphans (for the grace period). */
-import type { InsertObject } from 'kysely';
+import { type InsertObject, sql } from 'kysely';
 import type { Executor } from '../../storage/executor.js';
 import type { SlipwayDatabase } from '../../storage/schema.js';
 import type { OrphanSweep, ReaperScope } from './reaper-settings.js';
 
 /** `reaper_*.host` is '' for a provisioner that is not host-placed (a primary key cannot hold null). */
 const hostKey = (scope: ReaperScope): string => scope.host ?? '';
+
+/** Sightings upserted per statement: 6 binds each, well under PostgreSQL's 65,535. */
+const SIGHTINGS_CHUNK = 1_000;
 
 /** When the scope's last sweep started, or null before its first. */
 export async function lastSweepStart(db: Executor, scope: ReaperScope): Promise<Date | null> {
@@ -97,38 +100,40 @@ export async function noteSightings(
   orphans: readonly { externalId: string; resourceId: string | null }[],
   now: Date,
 ): Promise<Sighting[]> {
-  let forget = db
+  // One array parameter, however many orphans (a list of binds stops at 65,535).
+  const keep = orphans.map((o) => o.externalId);
+  await db
     .deleteFrom('reaper_sightings')
     .where('provisioner', '=', scope.provisioner)
-    .where('host', '=', hostKey(scope));
-  if (orphans.length > 0)
-    forget = forget.where(
-      'external_id',
-      'not in',
-      orphans.map((o) => o.externalId),
-    );
-  await forget.execute();
-  if (orphans.length === 0) return [];
-  const rows = await db
-    .insertInto('reaper_sightings')
-    .values(
-      orphans.map((o) => ({
-        provisioner: scope.provisioner,
-        host: hostKey(scope),
-        external_id: o.externalId,
-        resource_id: o.resourceId,
-        first_seen_at: now,
-        last_seen_at: now,
-      })),
-    )
-    .onConflict((oc) =>
-      oc
-        .columns(['provisioner', 'host', 'external_id'])
-        .doUpdateSet((eb) => ({ last_seen_at: eb.ref('excluded.last_seen_at') })),
-    )
-    .returning(['external_id', 'first_seen_at', 'released_at'])
+    .where('host', '=', hostKey(scope))
+    .where(sql<boolean>`not (external_id = any(${keep}::text[]))`)
     .execute();
-  return rows.map((r) => ({ externalId: r.external_id, firstSeenAt: r.first_seen_at, releasedAt: r.released_at }));
+  const sightings: Sighting[] = [];
+  for (let at = 0; at < orphans.length; at += SIGHTINGS_CHUNK) {
+    const rows = await db
+      .insertInto('reaper_sightings')
+      .values(
+        orphans.slice(at, at + SIGHTINGS_CHUNK).map((o) => ({
+          provisioner: scope.provisioner,
+          host: hostKey(scope),
+          external_id: o.externalId,
+          resource_id: o.resourceId,
+          first_seen_at: now,
+          last_seen_at: now,
+        })),
+      )
+      .onConflict((oc) =>
+        oc
+          .columns(['provisioner', 'host', 'external_id'])
+          .doUpdateSet((eb) => ({ last_seen_at: eb.ref('excluded.last_seen_at') })),
+      )
+      .returning(['external_id', 'first_seen_at', 'released_at'])
+      .execute();
+    for (const r of rows) {
+      sightings.push({ externalId: r.external_id, firstSeenAt: r.first_seen_at, releasedAt: r.released_at });
+    }
+  }
+  return sightings;
 }
 
 /** Mark the sighting released; false when it was already (another sweep released it first). */
