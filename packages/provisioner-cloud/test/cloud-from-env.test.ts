@@ -3,7 +3,7 @@
  * (environment or SLIPWAY_CLOUD_CONFIG), the environment wins, base URLs are configurable,
  * and a bad configuration stops start-up with CONFIG_INVALID that never echoes a secret.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSlipwayError } from '@slipway/core';
@@ -57,5 +57,15 @@ describe('cloud provisioners from the environment', () => {
     const rp = configError({ SLIPWAY_CLOUD_CONFIG: badCatalog, RUNPOD_API_KEY: 'rp_secret_key_value' });
     expect(rp.message).toMatch(/runpod: .*gpuTypes/);
     expect(rp.message).not.toContain('rp_secret_key_value');
+  });
+
+  it('the example file in docs/cloud-provisioners.md starts both providers', () => {
+    const page = readFileSync(new URL('../../../docs/cloud-provisioners.md', import.meta.url), 'utf8');
+    const example = /```json\n([\s\S]*?)```/.exec(page)?.[1];
+    expect(example).toBeTruthy();
+    const path = file('docs-example.json', example ?? '');
+    const env = { SLIPWAY_CLOUD_CONFIG: path, DIGITALOCEAN_TOKEN: 'dop_v1_x', RUNPOD_API_KEY: 'rp_x' };
+    const [digitalocean, runpod] = cloudProvisionersFromEnv(env);
+    expect([digitalocean?.name, runpod?.name]).toEqual(['digitalocean', 'runpod']);
   });
 });
