@@ -29,6 +29,7 @@ const GRANT = 1_000;
 
 /** One provider behind its fake: what the server needs, and what the fake holds. */
 interface ProviderCase {
+  readonly name: string;
   readonly env: Record<string, string>;
   readonly server: FakeProviderServer;
   /** Machines built for the resource, and how many creates reached the provider. */
@@ -42,6 +43,7 @@ async function digitalOcean(): Promise<ProviderCase> {
   const fake = await createDigitalOceanFake();
   const server = await startFakeProviderServer(fake.handlers);
   return {
+    name: 'digitalocean',
     env: { DIGITALOCEAN_TOKEN: fake.token, DIGITALOCEAN_API_URL: server.url },
     server,
     machines: (id) => fake.dropletsOf(id).length,
@@ -55,6 +57,7 @@ async function runpod(): Promise<ProviderCase> {
   const fake = new RunpodFake({ url: 'https://api.runpod.test/graphql' });
   const server = await startFakeProviderServer([fake.handler], { upstream: 'https://api.runpod.test' });
   return {
+    name: 'runpod',
     env: { RUNPOD_API_KEY: fake.apiKey, RUNPOD_API_URL: `${server.url}/graphql` },
     server,
     machines: (id) => fake.pods.filter((p) => p.name === `slipway-${id}`).length,
@@ -127,6 +130,14 @@ describe.each(CASES)('kill -9 during a cloud create ($name)', ({ name, make, fau
 
     const survivor = await startServer(env());
     servers.push(survivor);
+    // Registered because its secret is set, and only that provider (demo mode is off).
+    const listed = await gql<{ provisioners: { name: string }[] }>(
+      survivor.url,
+      token,
+      '{ provisioners { name } }',
+      {},
+    );
+    expect(listed.data?.provisioners.map((p) => p.name)).toEqual([provider.name]);
     await eventually(
       async () => {
         const r = await gql<{ resource: { status: string } }>(survivor.url, token, RESOURCE, { id });
