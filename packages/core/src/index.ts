@@ -89,6 +89,7 @@ export type {
   With,
 } from './provisioner/capabilities.js';
 export { CAPABILITY_NAMES, capabilitiesOf } from './provisioner/capabilities.js';
+export { cloudInitUserData } from './provisioner/cloud-init.js';
 export { defineProvisioner } from './provisioner/define-provisioner.js';
 export {
   type DemoProvisioner,

@@ -13,10 +13,15 @@
  * after our time-out) two droplets can still be built: once ours is up, every caller keeps the
  * lowest id among the resource's droplets and deletes the others (4.).
  */
-import { type Allocation, type AllocationRequest, type ProvisionContext, SlipwayError } from '@slipway/core';
+import {
+  type Allocation,
+  type AllocationRequest,
+  cloudInitUserData,
+  type ProvisionContext,
+  SlipwayError,
+} from '@slipway/core';
 import { isProviderError } from '../shared/provider-error.js';
 import { type Droplet, PROVIDER, publicIpv4 } from './client.js';
-import { cloudInit } from './cloud-init.js';
 import { type DigitalOceanOptions, placement } from './config.js';
 import { callOptions, type DropletOps, findDroplets, waitForDroplet } from './droplet-ops.js';
 
@@ -48,7 +53,7 @@ export async function allocateDroplet(
           private_networking: false,
           public_networking: true,
           volumes: [],
-          user_data: cloudInit({
+          user_data: cloudInitUserData({
             hostname: `slipway-${req.resourceId}`,
             sshKeys: req.options.sshKeys ?? [],
             ...(req.options.userData ? { userData: req.options.userData } : {}),

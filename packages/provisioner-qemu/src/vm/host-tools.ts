@@ -4,10 +4,9 @@
  * carries the program's stderr, never the user's data.
  */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorMessage, SlipwayError } from '@slipway/core';
+import { cloudInitUserData, errorMessage, SlipwayError } from '@slipway/core';
 
 export interface ToolBinaries {
   qemuImgBinary: string;
@@ -71,33 +70,8 @@ export interface SeedInput {
  */
 export async function createSeed(tools: ToolBinaries, dir: string, seed: SeedInput, signal: AbortSignal) {
   const metaData = `instance-id: ${seed.instanceId}\nlocal-hostname: ${seed.hostname}\n`;
-  const keys = seed.sshKeys.map((key) => `  - ${JSON.stringify(key)}`).join('\n');
-  const ours = `#cloud-config\nhostname: ${seed.hostname}\n${keys ? `ssh_authorized_keys:\n${keys}\n` : ''}`;
-  const userData = seed.userData?.trim() ? multipart(ours, seed.userData) : ours;
+  const userData = cloudInitUserData(seed);
   await writeFile(join(dir, 'meta-data'), metaData, { mode: 0o600 });
   await writeFile(join(dir, 'user-data'), userData, { mode: 0o600 });
   await run(tools.cloudLocaldsBinary, [join(dir, 'seed.iso'), join(dir, 'user-data'), join(dir, 'meta-data')], signal);
-}
-
-/** cloud-init's part types, by the first line of a user-data document. */
-function partType(document: string): string {
-  const prefixes: [string, string][] = [
-    ['#cloud-config', 'text/cloud-config'],
-    ['#!', 'text/x-shellscript'],
-    ['#include', 'text/x-include-url'],
-    ['#cloud-boothook', 'text/cloud-boothook'],
-  ];
-  return prefixes.find(([prefix]) => document.startsWith(prefix))?.[1] ?? 'text/plain';
-}
-
-function multipart(ours: string, theirs: string): string {
-  const boundary = `==slipway-${randomUUID()}==`;
-  const part = (type: string, body: string) =>
-    `--${boundary}\nContent-Type: ${type}; charset="utf-8"\nMIME-Version: 1.0\n\n${body}${body.endsWith('\n') ? '' : '\n'}`;
-  return [
-    `Content-Type: multipart/mixed; boundary="${boundary}"\nMIME-Version: 1.0\n\n`,
-    part('text/cloud-config', ours),
-    part(partType(theirs), theirs),
-    `--${boundary}--\n`,
-  ].join('');
 }
