@@ -16,6 +16,9 @@ export const NAME_PREFIX = 'slipway-';
 export const podName = (resourceId: string, prefix: string = NAME_PREFIX): string => `${prefix}${resourceId}`;
 export const CLOUD_TYPES = ['ALL', 'SECURE', 'COMMUNITY'] as const;
 
+/** Rates are priced in ten-thousandths of a credit (see quote). */
+export const RATE_SCALE = 10_000;
+
 const catalogName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'catalog names are 1-63 of [a-z0-9._-]');
 
 export const RunpodGpuTypeSchema = z
@@ -23,8 +26,15 @@ export const RunpodGpuTypeSchema = z
     /** RunPod's gpuTypeId (`NVIDIA GeForce RTX 4090`), not the display name. */
     id: z.string().min(1).max(100),
     displayName: z.string().min(1).max(100).optional(),
-    /** Slipway credits per GPU per started hour. */
-    creditsPerHour: z.number().positive(),
+    /**
+     * Slipway credits per GPU per started hour, at most 4 decimals. The bound keeps a year of
+     * 8 GPUs counted in ten-thousandths a safe integer.
+     */
+    creditsPerHour: z
+      .number()
+      .positive()
+      .max(10_000_000)
+      .refine((v) => Math.abs(v * RATE_SCALE - Math.round(v * RATE_SCALE)) < 1e-6, 'at most 4 decimals'),
     memoryGb: z.number().int().positive().optional(),
   })
   .strict();

@@ -2,6 +2,10 @@
  * allocate: reuse the pod named after the resource, else rent one; then wait for its public
  * SSH port. A create whose outcome is unknown (5xx, time-out, dropped connection, a body that
  * is not JSON) is never blindly repeated: the pod is looked up by name first.
+ *
+ * Across processes (two replicas, or a create RunPod finished after our time-out) two pods can
+ * still be rented. Once ours is up, every caller keeps the first of the resource's pods in
+ * `keepOrder` (lowest id) and terminates the others; release terminates every pod by name.
  */
 import { type Allocation, type AllocationRequest, type ProvisionContext, SlipwayError, sleep } from '@slipway/core';
 import { isProviderError } from '../shared/provider-error.js';
@@ -19,14 +23,14 @@ export async function allocatePod(
   const call: PodCall = { signal: ctx.signal, logger: ctx.logger };
   const plan = planPod(config, req.options);
   const name = podName(req.resourceId, config.namePrefix);
-  const existing = (await api.findByName(name, call))[0];
+  const existing = usable(await api.findByName(name, call));
   if (existing) ctx.logger.info('runpod pod exists already; reusing it', { podId: existing.id });
   const pod = existing ?? (await createPod(api, config, name, deployInput(config, req, plan, name), plan, ctx));
   ctx.events.emit({
     action: existing ? 'runpod.pod_reused' : 'runpod.pod_created',
     data: { podId: pod.id, gpuType: plan.gpu.id, gpuCount: plan.gpuCount },
   });
-  const ready = await waitReady(api, config, pod, ctx);
+  const ready = await settle(api, config, name, pod, ctx);
   const ssh = sshEndpoint(ready);
   const data: PodData = {
     gpuType: plan.gpu.id,
@@ -90,25 +94,83 @@ async function createPod(
         kind: error.kind,
       });
       await sleep(config.deadlines.createRetryDelayMs, ctx.signal);
-      const found = (await api.findByName(name, call))[0];
+      const found = usable(await api.findByName(name, call));
       if (found) return found;
     }
   }
 }
 
-/** Poll the pod until its public SSH port shows (its `runtime` is null at first). */
-async function waitReady(api: PodApi, config: RunpodConfig, created: PodView, ctx: ProvisionContext): Promise<PodView> {
+/** A pod of the resource worth reusing: a failed one is left for convergence or release to terminate. */
+const usable = (pods: readonly PodView[]): PodView | undefined => pods.find((p) => podState(p) !== 'failed');
+
+/** Wait for the pod, then converge on the resource's pod to keep; adopt it when ours was terminated meanwhile. */
+async function settle(
+  api: PodApi,
+  config: RunpodConfig,
+  name: string,
+  first: PodView,
+  ctx: ProvisionContext,
+): Promise<PodView> {
+  const call: PodCall = { signal: ctx.signal, logger: ctx.logger };
+  let pod = first;
+  for (let hop = 0; ; hop++) {
+    const ready = await waitReady(api, config, pod, ctx);
+    if (!ready) {
+      // Gone while starting: another replica may have kept another pod of the resource and terminated ours.
+      const other = hop < 5 ? usable(await api.findByName(name, call)) : undefined;
+      if (!other) throw ended('gone');
+      pod = other;
+      continue;
+    }
+    const keep = hop < 5 ? await converge(api, name, ready, ctx) : ready;
+    if (keep.id === ready.id) return ready;
+    pod = keep;
+  }
+}
+
+/**
+ * The pod to keep: the first of the resource's pods in `keepOrder` (every replica picks the
+ * same). The others are terminated; a failed terminate is logged (release terminates by name).
+ */
+async function converge(api: PodApi, name: string, ours: PodView, ctx: ProvisionContext): Promise<PodView> {
+  const call: PodCall = { signal: ctx.signal, logger: ctx.logger };
+  const listed = await api.findByName(name, call);
+  // Not listed: terminated by a replica that kept another (adopt that one), or not listed yet (keep ours).
+  if (!listed.some((p) => p.id === ours.id)) return usable(listed) ?? ours;
+  const keep = listed[0] ?? ours;
+  for (const other of listed.filter((p) => p.id !== keep.id)) {
+    ctx.logger.warn('runpod: another pod was rented for this resource; keeping one', {
+      keptId: keep.id,
+      podId: other.id,
+    });
+    await api.terminate(other.id, call).catch((error: unknown) => {
+      if (ctx.signal.aborted) throw error;
+      ctx.logger.warn('runpod: terminating the extra pod failed; the release will', { podId: other.id });
+    });
+  }
+  return keep;
+}
+
+const ended = (podState: string) =>
+  new SlipwayError('PROVISIONER_FAILED', `${PROVIDER} pod ended while it was starting`, {
+    details: { provider: PROVIDER, podState },
+  });
+
+/** Poll the pod until its public SSH port shows (its `runtime` is null at first); null when it is gone. */
+async function waitReady(
+  api: PodApi,
+  config: RunpodConfig,
+  created: PodView,
+  ctx: ProvisionContext,
+): Promise<PodView | null> {
   const call: PodCall = { signal: ctx.signal, logger: ctx.logger };
   const { readyTimeoutMs, pollIntervalMs } = config.deadlines;
   const deadline = ctx.clock.now().getTime() + readyTimeoutMs;
   let pod: PodView | null = created;
   for (;;) {
     const state = podState(pod);
-    if (!pod || state === 'gone' || state === 'failed') {
-      throw new SlipwayError('PROVISIONER_FAILED', `${PROVIDER} pod ended while it was starting`, {
-        details: { provider: PROVIDER, podState: state },
-      });
-    }
+    if (!pod || state === 'gone') return null;
+    if (state === 'failed') throw ended(state);
     if (state === 'running' || state === 'stopped') return pod;
     const left = deadline - ctx.clock.now().getTime();
     if (left <= 0) {

@@ -58,23 +58,44 @@ export function podState(pod: PodView | null | undefined): AllocationStatusState
   }
 }
 
+/**
+ * Several pods of one resource, in the order every replica agrees on: live ones by id (RunPod's
+ * ids are random but stable), failed ones last. The first is kept, the others terminated.
+ */
+export function keepOrder(pods: readonly PodView[]): PodView[] {
+  const failed = (p: PodView) => (podState(p) === 'failed' ? 1 : 0);
+  return [...pods].sort((a, b) => failed(a) - failed(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+const malformed = (why: string) => new ProviderHttpError(PROVIDER, 'network', `malformed answer: ${why}`);
+
 export class PodApi {
   constructor(private readonly client: RunpodClient) {}
 
-  /** Every pod of the account that still exists. */
+  /**
+   * Every pod of the account that still exists. A list without `myself.pods`, or with a null
+   * entry, is a broken answer, not an empty account: read as empty, release would report
+   * nothing to terminate and the reaper would take every live pod for vanished.
+   */
   async list(call: PodCall): Promise<PodView[]> {
     const data = await this.client.request(MyPodsQuery, {}, { what: 'list pods', idempotent: true, ...call });
-    return (data.myself?.pods ?? []).filter((p): p is PodView => p !== null && p.desiredStatus !== 'TERMINATED');
+    const pods = data.myself?.pods;
+    if (!Array.isArray(pods)) throw malformed('the pod list has no myself.pods');
+    const listed = pods.filter((p): p is PodView => Boolean(p?.id));
+    if (listed.length !== pods.length) throw malformed('the pod list has an entry without an id');
+    return listed.filter((p) => p.desiredStatus !== 'TERMINATED');
   }
 
-  /** The live pods named `name` (more than one only if something went badly wrong). */
+  /** The live pods named `name`, the one to keep first (more than one only after a duplicate create). */
   async findByName(name: string, call: PodCall): Promise<PodView[]> {
-    return (await this.list(call)).filter((p) => p.name === name);
+    return keepOrder((await this.list(call)).filter((p) => p.name === name));
   }
 
+  /** The pod, or null when RunPod answers `pod: null` (unknown id). An answer without `pod` is broken, not gone. */
   async get(podId: string, call: PodCall): Promise<PodView | null> {
     const data = await this.client.request(PodQuery, { podId }, { what: 'get pod', idempotent: true, ...call });
-    return data.pod ?? null;
+    if (data.pod === undefined) throw malformed('the answer has no pod field');
+    return data.pod;
   }
 
   /** Rent a pod: on demand, or interruptible at `bidPerGpu`. Never repeated by the policy unless a 429 says so. */

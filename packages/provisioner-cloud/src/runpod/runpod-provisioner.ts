@@ -22,6 +22,7 @@ import {
   parseRunpodConfig,
   planPod,
   podName,
+  RATE_SCALE,
   type RunpodConfigInput,
   type RunpodOptions,
   runpodOptionsSchema,
@@ -73,9 +74,16 @@ export function runpodProvisioner(input: RunpodConfigInput, deps: RunpodDeps = {
     }
   }
 
-  /** The pod of an allocation: by id, else by the resource's name. */
+  /**
+   * The pod of an allocation: by id, else by the resource's name. An id RunPod no longer knows
+   * (a duplicate kept instead of it, a stale record) is not proof the resource is gone while a
+   * pod with its name lives: "gone" needs both look-ups to miss.
+   */
   async function findPod(allocation: Allocation, call: PodCall): Promise<PodView | null> {
-    if (allocation.externalId) return api.get(allocation.externalId, call);
+    if (allocation.externalId) {
+      const pod = await api.get(allocation.externalId, call);
+      if (pod && podState(pod) !== 'gone') return pod;
+    }
     return (await api.findByName(podName(allocation.resourceId, config.namePrefix), call))[0] ?? null;
   }
 
@@ -142,16 +150,22 @@ export function runpodProvisioner(input: RunpodConfigInput, deps: RunpodDeps = {
 
     inventory: (ctx) =>
       guarded('list pods', ctx, async (call) =>
-        (await api.list(call))
-          .filter((p) => p.name?.startsWith(config.namePrefix))
-          .map((p): InventoryItem => {
-            const requestId = envValue(p, 'SLIPWAY_REQUEST_ID');
-            return {
+        (await api.list(call)).flatMap((p): InventoryItem[] => {
+          if (!p.name?.startsWith(config.namePrefix)) return [];
+          const resourceId = envValue(p, 'SLIPWAY_RESOURCE_ID');
+          // `slipway-staging-<id>` starts with `slipway-` too: a pod that says its resource is ours
+          // only when its name is exactly our prefix + that resource, or another installation's
+          // pods would be listed here, and reaped as orphans.
+          if (resourceId !== undefined && p.name !== podName(resourceId, config.namePrefix)) return [];
+          const requestId = envValue(p, 'SLIPWAY_REQUEST_ID');
+          return [
+            {
               externalId: p.id,
-              resourceId: envValue(p, 'SLIPWAY_RESOURCE_ID') ?? (p.name ?? '').slice(config.namePrefix.length),
+              resourceId: resourceId ?? p.name.slice(config.namePrefix.length),
               ...(requestId ? { requestId } : {}),
-            };
-          }),
+            },
+          ];
+        }),
       ),
 
     quote: (_spec, options, _ctx, terms) => {
@@ -164,7 +178,10 @@ export function runpodProvisioner(input: RunpodConfigInput, deps: RunpodDeps = {
       }
       const plan = planPod(config, options);
       const hours = Math.max(1, Math.ceil(terms.ttlSeconds / 3600));
-      return Math.ceil(plan.gpu.creditsPerHour * plan.gpuCount * hours);
+      // Rates have at most 4 decimals (config): counted in ten-thousandths, float error cannot add a credit
+      // (0.1 × 3 × 10 h is 3.0000000000000004 in floats). The rate's bound keeps this a safe integer.
+      const units = Math.round(plan.gpu.creditsPerHour * RATE_SCALE) * plan.gpuCount * hours;
+      return Math.ceil(units / RATE_SCALE);
     },
   });
 }

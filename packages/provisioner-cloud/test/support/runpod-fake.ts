@@ -42,7 +42,11 @@ export type RunpodFault =
   /** Executed (a create stores its pod), then the connection drops: the reply is lost. */
   | { kind: 'lostReply' }
   /** 200 with `errors[]` INTERNAL_SERVER_ERROR; nothing executed. */
-  | { kind: 'internal' };
+  | { kind: 'internal' }
+  /** Executed after `ms` even when the client has given up (a create RunPod finishes after our time-out). */
+  | { kind: 'stall'; ms: number }
+  /** HTTP 200 with this body; nothing executed (an answer without data, partial data, an echo). */
+  | { kind: 'reply'; body: Record<string, unknown> };
 
 export interface RunpodFakeOptions {
   readonly url?: string;
@@ -155,6 +159,15 @@ export class RunpodFake {
             },
           ],
         });
+      case 'reply':
+        return reply(record, 200, fault.body);
+      case 'stall': {
+        // The work is done later whatever the client does; the client gets the answer if it still waits.
+        await delay(fault.ms);
+        const body = this.#execute(document, record.variables);
+        if (request.signal.aborted) return HttpResponse.error();
+        return reply(record, 200, body);
+      }
       case 'delay':
         await delay(fault.ms);
         // The client gave up: like a server whose client hung up, nothing is done.
