@@ -52,7 +52,7 @@ export interface ServerConfig {
 export interface QueryLimits {
   /** Bytes of a request body, refused with HTTP 413 before it is parsed. */
   maxBodyBytes: number;
-  /** Nesting of fields (a fragment spread counts as a level); introspection's `__schema` is exempt. */
+  /** Nesting of fields (fragments count as the fields they hold); introspection's `__schema` is exempt. */
   maxDepth: number;
   maxAliases: number;
   /** Lexical tokens of the document, counted while it is parsed. */

@@ -28,7 +28,8 @@ export interface QueryLimitOptions extends Omit<QueryLimits, 'maxBodyBytes'> {
 
 export function queryLimitPlugins(options: QueryLimitOptions): Plugin[] {
   const rules: ValidationRule[] = [
-    maxDepthRule({ n: options.maxDepth, ...reportAs('depth', options.maxDepth) }),
+    // Flattened: a fragment is as deep as the fields it holds, as if written inline.
+    maxDepthRule({ n: options.maxDepth, flattenFragments: true, ...reportAs('depth', options.maxDepth) }),
     maxAliasesRule({ n: options.maxAliases, ...reportAs('aliases', options.maxAliases) }),
     maxDirectivesRule({ n: options.maxDirectives, ...reportAs('directives', options.maxDirectives) }),
     ...(options.introspection ? [] : [noIntrospection]),
