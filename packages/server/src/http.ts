@@ -1,5 +1,5 @@
 /**
- * HTTP: graphql-yoga at /graphql (GraphiQL in the browser) plus `GET /healthz` and the
+ * HTTP: graphql-yoga at /graphql (GraphiQL in the browser, unless production) plus `GET /healthz` and the
  * secret-gated `POST /admin/pool-refresh`, served by node:http. No framework: yoga is a
  * fetch handler and node:http hosts it directly.
  */
