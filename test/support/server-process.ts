@@ -31,7 +31,15 @@ export async function freePort(): Promise<number> {
 export async function startServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
   const port = await freePort();
   const proc = spawn(process.execPath, ['--conditions=@slipway/source', '--import', 'tsx', MAIN, 'serve'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // Tests poll every 100 ms for up to a minute, faster than the default request rate allows a client.
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      SLIPWAY_RATE_LIMIT_REQUESTS_PER_MINUTE: '0',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   CAPACITY_EXHAUSTED:
     'The provisioner has no machine that fits (pool exhausted, no host with room, no cloud capacity); the hold was released.',
   RATE_LIMITED: 'Too many requests of this kind; carries `retryAfterSeconds`.',
+  QUERY_TOO_COMPLEX:
+    'The request is over a size or cost limit of the API (body bytes, depth, aliases, tokens, directives, cost); carries `limit` and `max`. Split or shrink it.',
   PROVISIONER_FAILED: 'The provisioner reported an error; the credit hold was released.',
   PROVISIONER_TIMEOUT: 'The provisioner did not answer within its time-out.',
   PROVISIONER_ABORTED: 'The operation was aborted by its caller.',

@@ -63,11 +63,33 @@ export async function verifyToken(token: string, secret: string): Promise<Verify
   }
 }
 
-/** The actor of an HTTP request: no Authorization header is anonymous, a bad one is a problem. */
-export async function authenticate(request: Request, secret: string): Promise<VerifyResult | null> {
-  const header = request.headers.get('authorization');
+/** Per request: the rate limit (plugins/request-rate-limit.ts) and the context both need the actor. */
+const verified = new WeakMap<Request, Promise<VerifyResult | null>>();
+
+/** The actor of an HTTP request: no Authorization header is anonymous, a bad one is a problem. Verified once per request. */
+export function authenticate(request: Request, secret: string): Promise<VerifyResult | null> {
+  let result = verified.get(request);
+  if (!result) {
+    result = authenticateHeader(request.headers.get('authorization'), secret);
+    verified.set(request, result);
+  }
+  return result;
+}
+
+async function authenticateHeader(header: string | null, secret: string): Promise<VerifyResult | null> {
   if (!header) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match?.[1]) return { actor: null, problem: 'invalid' };
   return verifyToken(match[1], secret);
+}
+
+/** UNAUTHENTICATED saying why: no token, an expired one, or one that does not verify. */
+export function unauthenticatedError(problem: TokenProblem | null): SlipwayError {
+  const message =
+    problem === 'expired'
+      ? 'The bearer token has expired'
+      : problem === 'invalid'
+        ? 'The bearer token is invalid'
+        : 'A bearer token is required (Authorization: Bearer <token>)';
+  return new SlipwayError('UNAUTHENTICATED', message, problem ? { details: { reason: problem } } : {});
 }

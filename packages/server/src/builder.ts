@@ -5,6 +5,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import { SlipwayError } from '@slipway/core';
+import { unauthenticatedError } from './auth.js';
 import type { GraphQLContext } from './context.js';
 
 export interface SchemaTypes {
@@ -34,15 +35,7 @@ export const builder = new SchemaBuilder<SchemaTypes>({
     // Anonymous callers get UNAUTHENTICATED, signed-in callers without the role FORBIDDEN; as
     // plain SlipwayErrors they are never union members, always top-level with extensions.code.
     unauthorizedError: (_parent, ctx) => {
-      if (ctx.actor === null) {
-        const message =
-          ctx.tokenProblem === 'expired'
-            ? 'The bearer token has expired'
-            : ctx.tokenProblem === 'invalid'
-              ? 'The bearer token is invalid'
-              : 'A bearer token is required (Authorization: Bearer <token>)';
-        return new SlipwayError('UNAUTHENTICATED', message);
-      }
+      if (ctx.actor === null) return unauthenticatedError(ctx.tokenProblem);
       return new SlipwayError('FORBIDDEN', 'This operation needs the admin role');
     },
   },

@@ -37,7 +37,43 @@ export interface ServerConfig {
   reaper: { intervalMs: number; graceMs: number };
   /** Crash tests only: SIGKILL this process when the core reaches this point. */
   faultKillAt: FaultPoint | null;
+  /** What one GraphQL request may ask for (plugins/query-limits.ts, docs/api-limits.md). */
+  queryLimits: QueryLimits;
+  /** GraphQL requests per account (per IP when anonymous) per minute; 0 = unlimited. */
+  rateLimitRequestsPerMinute: number;
+  /** Schema introspection (`__schema`, `__type`); default off when NODE_ENV=production. */
+  introspection: boolean;
+  /** "Did you mean …?" in validation errors; default off when NODE_ENV=production. */
+  fieldSuggestions: boolean;
+  /** GraphiQL at /graphql in a browser; default off when NODE_ENV=production. */
+  graphiql: boolean;
 }
+
+export interface QueryLimits {
+  /** Bytes of a request body, refused with HTTP 413 before it is parsed. */
+  maxBodyBytes: number;
+  /** Nesting of fields (fragments count as the fields they hold); introspection's `__schema` is exempt. */
+  maxDepth: number;
+  maxAliases: number;
+  /** Lexical tokens of the document, counted while it is parsed. */
+  maxTokens: number;
+  maxDirectives: number;
+  /** Estimated cost: a list field costs its page size times its selection (plugins/query-cost.ts). */
+  maxCost: number;
+}
+
+/** Defaults of the query limits; docs/api-limits.md and docs/configuration.md show them (a test checks). */
+export const QUERY_LIMIT_DEFAULTS: QueryLimits = {
+  maxBodyBytes: 1024 * 1024,
+  maxDepth: 10,
+  maxAliases: 30,
+  maxTokens: 2000,
+  maxDirectives: 50,
+  maxCost: 10_000,
+};
+
+/** Requests per account per minute when SLIPWAY_RATE_LIMIT_REQUESTS_PER_MINUTE is unset. */
+export const DEFAULT_REQUESTS_PER_MINUTE = 600;
 
 const wholeNumber = (min: number, max: number) =>
   z
@@ -79,6 +115,17 @@ const EnvSchema = z.object({
   SLIPWAY_REAPER_INTERVAL_MS: wholeNumber(1_000, 86_400_000).default(300_000),
   SLIPWAY_REAPER_GRACE_MS: wholeNumber(0, 7 * 86_400_000).default(600_000),
   SLIPWAY_FAULT_KILL_AT: z.enum(FAULT_POINTS, `must be one of ${FAULT_POINTS.join(', ')}`).optional(),
+  NODE_ENV: z.string().optional(),
+  SLIPWAY_MAX_BODY_BYTES: wholeNumber(1024, 1024 ** 3).default(QUERY_LIMIT_DEFAULTS.maxBodyBytes),
+  SLIPWAY_MAX_QUERY_DEPTH: wholeNumber(1, 1000).default(QUERY_LIMIT_DEFAULTS.maxDepth),
+  SLIPWAY_MAX_QUERY_ALIASES: wholeNumber(0, 100_000).default(QUERY_LIMIT_DEFAULTS.maxAliases),
+  SLIPWAY_MAX_QUERY_TOKENS: wholeNumber(100, 10_000_000).default(QUERY_LIMIT_DEFAULTS.maxTokens),
+  SLIPWAY_MAX_QUERY_DIRECTIVES: wholeNumber(0, 100_000).default(QUERY_LIMIT_DEFAULTS.maxDirectives),
+  SLIPWAY_MAX_QUERY_COST: wholeNumber(1, 1_000_000_000).default(QUERY_LIMIT_DEFAULTS.maxCost),
+  SLIPWAY_RATE_LIMIT_REQUESTS_PER_MINUTE: wholeNumber(0, 1_000_000).default(DEFAULT_REQUESTS_PER_MINUTE),
+  SLIPWAY_INTROSPECTION: booleanFlag.optional(),
+  SLIPWAY_FIELD_SUGGESTIONS: booleanFlag.optional(),
+  SLIPWAY_GRAPHIQL: booleanFlag.optional(),
 });
 
 export type EnvVariable = keyof typeof EnvSchema.shape;
@@ -108,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     const problem = 'must be longer than SLIPWAY_HOST_HEARTBEAT_MS';
     throw configError('SLIPWAY_HOST_STALE_AFTER_MS', problem, String(e.SLIPWAY_HOST_STALE_AFTER_MS));
   }
+  const production = e.NODE_ENV === 'production';
   return {
     port: e.PORT,
     host: e.HOST,
@@ -131,6 +179,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     },
     reaper: { intervalMs: e.SLIPWAY_REAPER_INTERVAL_MS, graceMs: e.SLIPWAY_REAPER_GRACE_MS },
     faultKillAt: e.SLIPWAY_FAULT_KILL_AT ?? null,
+    queryLimits: {
+      maxBodyBytes: e.SLIPWAY_MAX_BODY_BYTES,
+      maxDepth: e.SLIPWAY_MAX_QUERY_DEPTH,
+      maxAliases: e.SLIPWAY_MAX_QUERY_ALIASES,
+      maxTokens: e.SLIPWAY_MAX_QUERY_TOKENS,
+      maxDirectives: e.SLIPWAY_MAX_QUERY_DIRECTIVES,
+      maxCost: e.SLIPWAY_MAX_QUERY_COST,
+    },
+    rateLimitRequestsPerMinute: e.SLIPWAY_RATE_LIMIT_REQUESTS_PER_MINUTE,
+    // A production server tells strangers nothing about its schema unless asked to.
+    introspection: e.SLIPWAY_INTROSPECTION ?? !production,
+    fieldSuggestions: e.SLIPWAY_FIELD_SUGGESTIONS ?? !production,
+    graphiql: e.SLIPWAY_GRAPHIQL ?? !production,
   };
 }
 

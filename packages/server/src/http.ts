@@ -1,5 +1,5 @@
 /**
- * HTTP: graphql-yoga at /graphql (GraphiQL in the browser) plus `GET /healthz` and the
+ * HTTP: graphql-yoga at /graphql (GraphiQL in the browser, unless production) plus `GET /healthz` and the
  * secret-gated `POST /admin/pool-refresh`, served by node:http. No framework: yoga is a
  * fetch handler and node:http hosts it directly.
  */
@@ -14,22 +14,45 @@ import type { ServerConfig } from './config.js';
 import { type ContextDeps, contextFactory, type GraphQLContext } from './context.js';
 import { maskError } from './errors/mask-error.js';
 import { yogaLogger } from './errors/yoga-logger.js';
+import { bodyLimitPlugin } from './plugins/body-limit.js';
 import { inputPolicyPlugin } from './plugins/input-policy.js';
+import { queryLimitPlugins } from './plugins/query-limits.js';
+import { requestRateLimitPlugin } from './plugins/request-rate-limit.js';
 
 export type SlipwayYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
 export function createYogaApp(deps: ContextDeps & { schema: GraphQLSchema }): SlipwayYoga {
-  const { slipway, logger } = deps;
+  const { slipway, logger, config } = deps;
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: deps.schema,
     graphqlEndpoint: '/graphql',
-    graphiql: { title: 'Slipway' },
+    graphiql: config.graphiql ? { title: 'Slipway' } : false,
     landingPage: false,
+    // One operation per request: a batch would multiply every limit below by its length.
+    batching: false,
     context: contextFactory(deps),
     // isDev is pinned off: NODE_ENV=development must never leak original errors to clients.
     maskedErrors: { maskError, isDev: false },
     logging: yogaLogger(logger),
-    plugins: [inputPolicyPlugin(), healthz(slipway), poolRefreshRoute(deps)],
+    // In the order a request meets them: body size, rate, then the document's shape and cost.
+    plugins: [
+      bodyLimitPlugin(config.queryLimits.maxBodyBytes),
+      requestRateLimitPlugin({
+        perMinute: config.rateLimitRequestsPerMinute,
+        slipway,
+        jwtSecret: config.jwtSecret,
+        logger,
+      }),
+      ...queryLimitPlugins({
+        ...config.queryLimits,
+        introspection: config.introspection,
+        fieldSuggestions: config.fieldSuggestions,
+        logger,
+      }),
+      inputPolicyPlugin(),
+      healthz(slipway),
+      poolRefreshRoute(deps),
+    ],
   });
 }
 

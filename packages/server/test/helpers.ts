@@ -25,11 +25,14 @@ export interface GqlResult<T> {
   errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
 }
 
-export async function createTestApp(opts: { provisioners?: Provisioner[]; start?: boolean } = {}): Promise<TestApp> {
+export async function createTestApp(
+  opts: { provisioners?: Provisioner[]; start?: boolean; env?: Record<string, string> } = {},
+): Promise<TestApp> {
   const config = loadConfig({
     SLIPWAY_JWT_SECRET: TEST_SECRET,
     SLIPWAY_DATA_DIR: '/nonexistent/never-used',
     LOG_LEVEL: 'silent',
+    ...opts.env,
   });
   const storage = await createTestStorage('pglite');
   const app = await createApp(config, {

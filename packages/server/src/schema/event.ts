@@ -1,5 +1,6 @@
 /** The event log: users see events of their own resources and account; admins see all. */
 import { LIMITS, SlipwayError, type SlipwayEvent } from '@slipway/core';
+import { unauthenticatedError } from '../auth.js';
 import { builder } from '../builder.js';
 import { actorOf } from '../context.js';
 import { typed } from '../errors/typed-errors.js';
@@ -54,8 +55,7 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: (_root, args, ctx) => {
       // Scope-auth guards `resolve`, which runs per event; the stream itself must be guarded here.
-      if (!ctx.actor)
-        throw new SlipwayError('UNAUTHENTICATED', 'A bearer token is required (Authorization: Bearer <token>)');
+      if (!ctx.actor) throw unauthenticatedError(ctx.tokenProblem);
       const resourceId = resourceIdArg(args.resourceId);
       return ctx.slipway.watch(actorOf(ctx), {
         signal: ctx.signal,
