@@ -1,0 +1,143 @@
+/**
+ * One batch of the property: run each operation, check each answer, then the ledger
+ * invariants, GET /healthz and isolation between the two users. Returns every problem, each
+ * naming the operation that caused it.
+ */
+import { sql } from 'kysely';
+import { checkInvariants } from '../support/invariants.js';
+import { answerProblems, dataOf } from './checks.js';
+import { type ActorName, type FuzzApp, USERS } from './harness.js';
+import { describeOp, type Operation, requestBody } from './operations.js';
+import type { World } from './world.js';
+
+/** A request body that is not a well-formed GraphQL request at all. */
+export interface GarbageBody {
+  garbage: string;
+  actor: ActorName;
+}
+
+export type Step = Operation | GarbageBody;
+
+/** Longest a request may take: the server waits at most 1 s for a job (SLIPWAY_WAIT_SECONDS). */
+const ANSWER_MS = 10_000;
+
+async function within<T>(ms: number, promise: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function runBatch(t: FuzzApp, world: World, steps: readonly Step[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const step of steps) {
+    if ('garbage' in step) {
+      const answer = await within(ANSWER_MS, t.post(step.garbage, step.actor));
+      if (answer === undefined) {
+        problems.push(`garbage body ${JSON.stringify(step.garbage)}: no answer within ${ANSWER_MS} ms`);
+        break;
+      }
+      // yoga may refuse a body that is no GraphQL request with a 4xx and no JSON; never a 5xx.
+      if (answer.status >= 500) problems.push(`garbage body ${JSON.stringify(step.garbage)}: HTTP ${answer.status}`);
+      continue;
+    }
+    const body = requestBody(step, world);
+    const answer = await within(ANSWER_MS, t.post(body, step.actor));
+    if (answer === undefined) {
+      problems.push(`no answer within ${ANSWER_MS} ms\n  op: ${describeOp(step, body)}`);
+      break;
+    }
+    const found = [...answerProblems(answer, step), ...world.harvest(dataOf(answer), step.actor)];
+    if (found.length > 0)
+      problems.push(`${found.join('; ')}\n  answer: ${answer.text.slice(0, 600)}\n  op: ${describeOp(step, body)}`);
+  }
+  const after = await within(30_000, afterBatch(t, world));
+  problems.push(...(after ?? ['the checks after the batch did not finish within 30 s']));
+  if (problems.length > 0) problems.push(...(await history(t, problems)));
+  return problems;
+}
+
+const RESOURCE = 'query($id: ID!) { resource(id: $id) { __typename id ownerId status } }';
+const PATCH = 'mutation($id: ID!) { updateResourceMetadata(id: $id, patch: {}) { __typename ... on Error { code } } }';
+const LIST = `query { resources(first: 100) { edges { __typename cursor node { __typename id ownerId status } } } }`;
+
+async function afterBatch(t: FuzzApp, world: World): Promise<string[]> {
+  const problems: string[] = [];
+  // One snapshot: the job loop keeps settling creates while the checks read.
+  const report = await t.storage.db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      await sql`select 1`.execute(trx);
+      return checkInvariants(trx);
+    });
+  for (const p of report.problems) if (!(await releasedAfterFailing(t, p))) problems.push(`invariant: ${p}`);
+  const health = await t.healthz();
+  if (health !== 200) problems.push(`GET /healthz answered ${health}`);
+  for (const user of USERS) {
+    const other = user === 'alice' ? 'bob' : 'alice';
+    const theirs = [...world.resources.values()].filter((r) => r.owner === other).slice(-2);
+    for (const r of theirs) {
+      const read = await t.gql(RESOURCE, { id: r.id }, user);
+      const code = (read.body as { errors?: Array<{ extensions?: { code?: string } }> }).errors?.[0]?.extensions?.code;
+      if (code !== 'NOT_FOUND') problems.push(`${user} reading ${other}'s ${r.id}: ${read.text.slice(0, 300)}`);
+      const patch = await t.gql(PATCH, { id: r.id }, user);
+      const answer = (dataOf(patch) as { updateResourceMetadata?: { code?: string } } | null)?.updateResourceMetadata;
+      if (answer?.code !== 'NOT_FOUND')
+        problems.push(`${user} patching ${other}'s ${r.id}: ${patch.text.slice(0, 300)}`);
+    }
+    const list = await t.gql(LIST, {}, user);
+    problems.push(...answerProblems(list, null), ...world.harvest(dataOf(list), user));
+  }
+  return problems;
+}
+
+/**
+ * checkInvariants (test/support) wants every RELEASED resource charged, but the core, the
+ * simulation's checker and docs/testing.md let a FAILED allocation (no machine, hold
+ * refunded) end RELEASED when its owner releases it. regressions.test.ts pins the mismatch;
+ * until the shared checker learns the rule, the fuzzer applies it here, checking the row.
+ */
+async function releasedAfterFailing(t: FuzzApp, problem: string): Promise<boolean> {
+  const id = /^resource (\S+) is RELEASED with hold (?:released|expired)$/.exec(problem)?.[1];
+  if (id === undefined) return false;
+  const row = await t.storage.db
+    .selectFrom('resources')
+    .select(['external_id', 'cost'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  const released = await t.storage.db
+    .selectFrom('events')
+    .select('data')
+    .where('resource_id', '=', id)
+    .where('action', '=', 'resource.released')
+    .executeTakeFirst();
+  const from = (released?.data as { from?: unknown } | undefined)?.from;
+  return row !== undefined && row.external_id === null && Number(row.cost) === 0 && from === 'FAILED';
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** The event history of every resource a problem names (what a failure needs to be understood). */
+async function history(t: FuzzApp, problems: readonly string[]): Promise<string[]> {
+  const ids = [...new Set(problems.filter((p) => p.startsWith('invariant')).flatMap((p) => p.match(UUID) ?? []))];
+  const out: string[] = [];
+  for (const id of ids.slice(0, 3)) {
+    const rows = await t.storage.db
+      .selectFrom('events')
+      .select(['seq', 'action', 'actor_id', 'data'])
+      .where('resource_id', '=', id)
+      .orderBy('seq')
+      .execute();
+    const lines = rows.map(
+      (r) => `    ${r.seq} ${r.action} by ${r.actor_id ?? 'system'} ${JSON.stringify(r.data).slice(0, 200)}`,
+    );
+    out.push(`history of ${id}:\n${lines.join('\n')}`);
+  }
+  return out;
+}
