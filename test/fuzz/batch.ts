@@ -18,6 +18,24 @@ export interface GarbageBody {
 
 export type Step = Operation | GarbageBody;
 
+/** How each field answered, by `field → outcome → count` (FUZZ_STATS=1 prints it). */
+export const outcomes = new Map<string, Map<string, number>>();
+
+function tally(field: string, body: unknown): void {
+  const o = (body ?? {}) as {
+    data?: Record<string, unknown> | null;
+    errors?: Array<{ extensions?: { code?: string } }>;
+  };
+  const value = o.data?.[field] as { __typename?: string; code?: string } | null | undefined;
+  const outcome =
+    o.errors?.[0] !== undefined
+      ? `error ${o.errors[0].extensions?.code ?? 'untyped'}`
+      : (value?.code ?? value?.__typename ?? (value == null ? 'null' : 'data'));
+  const byOutcome = outcomes.get(field) ?? new Map<string, number>();
+  byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + 1);
+  outcomes.set(field, byOutcome);
+}
+
 /** Longest a request may take: the server waits at most 1 s for a job (SLIPWAY_WAIT_SECONDS). */
 const ANSWER_MS = 10_000;
 
@@ -52,6 +70,7 @@ export async function runBatch(t: FuzzApp, world: World, steps: readonly Step[])
       problems.push(`no answer within ${ANSWER_MS} ms\n  op: ${describeOp(step, body)}`);
       break;
     }
+    tally(step.field, answer.body);
     const found = [...answerProblems(answer, step), ...world.harvest(dataOf(answer), step.actor)];
     if (found.length > 0)
       problems.push(`${found.join('; ')}\n  answer: ${answer.text.slice(0, 600)}\n  op: ${describeOp(step, body)}`);

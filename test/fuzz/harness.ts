@@ -32,7 +32,7 @@ export interface FuzzApp {
   close(): Promise<void>;
 }
 
-export async function startFuzzApp(engine: DatabaseEngine): Promise<FuzzApp> {
+export async function startFuzzApp(engine: DatabaseEngine, env: Record<string, string> = {}): Promise<FuzzApp> {
   const config = loadConfig({
     SLIPWAY_JWT_SECRET: SECRET,
     SLIPWAY_DATA_DIR: '/nonexistent/never-used',
@@ -41,6 +41,9 @@ export async function startFuzzApp(engine: DatabaseEngine): Promise<FuzzApp> {
     SLIPWAY_RATE_LIMIT_CREATES_PER_MINUTE: '100000',
     // A create that asks the demo for a long delay answers PROVISIONING after 1 s instead of 60.
     SLIPWAY_WAIT_SECONDS: '1',
+    // The per-account request limit (where the server has one) would refuse most of a run.
+    SLIPWAY_RATE_LIMIT_REQUESTS_PER_MINUTE: '1000000',
+    ...env,
   });
   const storage = await createTestStorage(engine);
   const app = await createApp(config, { database: storage, provisioners: [] });

@@ -76,7 +76,11 @@ export const FIELDS: ReadonlyArray<{ root: RootKind; field: GraphQLField<unknown
 ];
 
 function fieldOp(root: RootKind, field: GraphQLField<unknown, unknown>): fc.Arbitrary<Operation> {
-  return fc.tuple(actorArb, levelArb, fc.integer({ min: 0, max: 3 })).chain(([actor, level, lit]) =>
+  // Admin-only fields mostly as the admin, so their real paths run too.
+  const actor = ADMIN_ONLY.has(field.name)
+    ? fc.oneof({ arbitrary: fc.constant<ActorName>('root'), weight: 4 }, actorArb)
+    : actorArb;
+  return fc.tuple(actor, levelArb, fc.integer({ min: 0, max: 3 })).chain(([actor, level, lit]) =>
     fc.tuple(...field.args.map((a) => inputArb(a.type, `${field.name}(${a.name})`, level))).map(
       (values): Operation => ({
         root,
