@@ -42,10 +42,14 @@ const garbageArb: fc.Arbitrary<Step> = fc.record({
   ),
 });
 
-const batchArb = fc.array(
-  fc.oneof({ arbitrary: operationArb as fc.Arbitrary<Step>, weight: 24 }, { arbitrary: garbageArb, weight: 1 }),
-  { minLength: 8, maxLength: 16 },
-);
+const batchArb = fc.record({
+  steps: fc.array(
+    fc.oneof({ arbitrary: operationArb as fc.Arbitrary<Step>, weight: 24 }, { arbitrary: garbageArb, weight: 1 }),
+    { minLength: 8, maxLength: 16 },
+  ),
+  // One batch in four runs its operations four at a time.
+  concurrency: fc.constantFrom(1, 1, 1, 4),
+});
 
 const engines: DatabaseEngine[] = await testEngines();
 
@@ -71,10 +75,11 @@ describe.each(engines)('API fuzz on %s', (engine) => {
 
   it('answers data or a typed error, keeps the ledger and isolation, stays healthy', async () => {
     let operations = 0;
+    outcomes.clear();
     await fc.assert(
-      fc.asyncProperty(batchArb, async (steps) => {
+      fc.asyncProperty(batchArb, async ({ steps, concurrency }) => {
         operations += steps.length;
-        const problems = await runBatch(t, world, steps);
+        const problems = await runBatch(t, world, steps, concurrency);
         if (problems.length > 0) throw new Error(problems.join('\n'));
       }),
       {

@@ -5,6 +5,7 @@
  */
 import { ERROR_CODES } from '@slipway/core';
 import type { Answer } from './harness.js';
+import { knownDeepDocument, knownUntypedCoercion } from './known-bugs.js';
 import { ADMIN_ONLY, type Operation } from './operations.js';
 
 /** Codes GraphQL itself (graphql-js, yoga) and the server's plugins may answer. */
@@ -18,20 +19,14 @@ export const GRAPHQL_CODES = [
 
 export const KNOWN_CODES: ReadonlySet<string> = new Set([...Object.keys(ERROR_CODES), ...GRAPHQL_CODES]);
 
-/**
- * graphql-js's variable coercion errors ("Variable "$x" got invalid value …", HTTP 400) carry
- * no `extensions.code` (regressions.test.ts pins it). FUZZ_STRICT_CODES=1 counts them as untyped.
- */
-const STRICT = process.env.FUZZ_STRICT_CODES === '1';
-const COERCION = /^Variable "\$[^"]+" /;
-
 interface WireError {
   message?: unknown;
   extensions?: { code?: unknown };
 }
 
 /** Every way `answer` breaks the contract (empty when it is fine). */
-export function answerProblems(answer: Answer, op: Operation | null): string[] {
+export function answerProblems(answer: Answer, op: Operation | null, requestBody: string): string[] {
+  if (knownDeepDocument(answer.status, requestBody)) return [];
   const problems: string[] = [];
   if (answer.status >= 500) problems.push(`HTTP ${answer.status}`);
   const body = answer.body;
@@ -47,9 +42,7 @@ export function answerProblems(answer: Answer, op: Operation | null): string[] {
     if (code === 'INTERNAL_SERVER_ERROR' || message === 'Unexpected error.') {
       problems.push(`INTERNAL_SERVER_ERROR: ${message}`);
     } else if (code === undefined) {
-      if (STRICT || !(answer.status === 400 && COERCION.test(message))) {
-        problems.push(`untyped error: ${message.slice(0, 300)}`);
-      }
+      if (!knownUntypedCoercion(answer.status, message)) problems.push(`untyped error: ${message.slice(0, 300)}`);
     } else if (typeof code !== 'string' || !KNOWN_CODES.has(code)) {
       problems.push(`unknown code ${String(code)}: ${message.slice(0, 300)}`);
     }
