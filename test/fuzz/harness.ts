@@ -9,8 +9,11 @@ import { type App, createApp, loadConfig, mintToken } from '@slipway/server';
 
 const SECRET = 'fuzz-secret-that-is-at-least-32-characters-long';
 
-/** Who sends a request: two users, an admin, nobody, and a token signed with the wrong secret. */
-export const ACTORS = ['alice', 'bob', 'root', 'anon', 'forged'] as const;
+/**
+ * Who sends a request: two users, an admin, nobody, a token signed with the wrong secret, an
+ * expired one, and an Authorization header that is no bearer JWT at all.
+ */
+export const ACTORS = ['alice', 'bob', 'root', 'anon', 'forged', 'expired', 'junk'] as const;
 export type ActorName = (typeof ACTORS)[number];
 export const USERS = ['alice', 'bob'] as const;
 export type UserName = (typeof USERS)[number];
@@ -47,7 +50,9 @@ export async function startFuzzApp(engine: DatabaseEngine, env: Record<string, s
   });
   const storage = await createTestStorage(engine);
   const app = await createApp(config, { database: storage, provisioners: [] });
+  const headers: Partial<Record<ActorName, string>> = { junk: 'Bearer not.a.jwt\u00ff' };
   const tokens: Partial<Record<ActorName, string>> = {
+    expired: await mintToken({ secret: SECRET, userId: 'alice', role: 'user', expiresIn: -60 }),
     alice: await mintToken({ secret: SECRET, userId: 'alice', role: 'user' }),
     bob: await mintToken({ secret: SECRET, userId: 'bob', role: 'user' }),
     root: await mintToken({ secret: SECRET, userId: 'root', role: 'admin' }),
@@ -55,9 +60,10 @@ export async function startFuzzApp(engine: DatabaseEngine, env: Record<string, s
   };
   const post = async (body: string, actor: ActorName): Promise<Answer> => {
     const token = tokens[actor];
+    const authorization = token ? `Bearer ${token}` : headers[actor];
     const res = await app.yoga.fetch('http://localhost/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
       body,
     });
     const text = await res.text();
