@@ -5,6 +5,7 @@
  * existing ids); 1 = mostly valid with the odd boundary or hostile leaf and structural
  * mistakes; 2 = hostile throughout.
  */
+import { LIMITS } from '@slipway/core';
 import fc from 'fast-check';
 import {
   type GraphQLInputObjectType,
@@ -88,6 +89,24 @@ const VALID: Record<string, fc.Arbitrary<Gen>> = {
   'updateResourceMetadata(patch)': fc.dictionary(name, fc.oneof(smallJson, fc.constant(null)), { maxKeys: 4 }),
 };
 
+const { spec, ttlSeconds, devices } = LIMITS;
+const edges = (min: number, max: number, step = 1): Gen[] => [min, min - step, max, max + step];
+
+/** Values at the edges of LIMITS, by the same keys as VALID. */
+const BOUNDARY: Record<string, readonly Gen[]> = {
+  'SpecInput.vcpu': [...edges(spec.vcpuMin, spec.vcpuMax, spec.vcpuMin / 2), 0, -1],
+  'SpecInput.memoryMb': [...edges(spec.memoryMbMin, spec.memoryMbMax), 0, -1],
+  'SpecInput.diskGb': [...edges(0, spec.diskGbMax), 65_536_000],
+  'SpecInput.cpu': ['1m', '0.5m', '512', '513', '1e3', '1.5', ' 2 ', '-1', '2Gi'],
+  'SpecInput.memory': ['64Mi', '63Mi', '4Ti', '5Ti', '1e9', '1.5Gi', '0', '9999999Pi'],
+  'ResizeInput.vcpu': [...edges(spec.vcpuMin, spec.vcpuMax, spec.vcpuMin / 2), 0],
+  'ResizeInput.memoryMb': [...edges(spec.memoryMbMin, spec.memoryMbMax), 0],
+  'AttachDeviceInput.sizeGb': [...edges(1, devices.diskGbMax), -1],
+  'CreateResourceInput.ttlSeconds': edges(ttlSeconds.min, ttlSeconds.max),
+  'resources(first)': edges(1, LIMITS.resourcePage.maxSize),
+  'events(first)': edges(1, LIMITS.eventPage.maxSize),
+};
+
 const SCALAR_VALID: Record<string, fc.Arbitrary<Gen>> = {
   String: name,
   ID: ref('ownResource'),
@@ -165,7 +184,10 @@ function valueArb(type: GraphQLInputType, key: string, level: Level): fc.Arbitra
   }
   const scalar = type.name;
   const valid = hint ?? SCALAR_VALID[scalar] ?? fc.constant<Gen>(null);
-  return mix(level, valid, SCALAR_BOUNDARY[scalar] ?? wrongType, scalarHostile(scalar));
+  const generic = SCALAR_BOUNDARY[scalar] ?? wrongType;
+  const limits = BOUNDARY[key] ?? BOUNDARY[key.replace(/^[^(]*\(/, '(')];
+  const boundary = limits ? fc.oneof({ arbitrary: fc.constantFrom(...limits), weight: 2 }, generic) : generic;
+  return mix(level, valid, boundary, scalarHostile(scalar));
 }
 
 function objectArb(type: GraphQLInputObjectType, level: Level): fc.Arbitrary<Gen> {
