@@ -89,7 +89,7 @@ async function runStep(t: FuzzApp, world: World, step: Step): Promise<string[]> 
 
 const RESOURCE = 'query($id: ID!) { resource(id: $id) { __typename id ownerId status } }';
 const PATCH = 'mutation($id: ID!) { updateResourceMetadata(id: $id, patch: {}) { __typename ... on Error { code } } }';
-const LIST = `query { resources(first: 100) { edges { __typename cursor node { __typename id ownerId status } } } }`;
+const LIST = `query { resources(first: 50) { edges { __typename cursor node { __typename id ownerId status } } } }`;
 
 async function afterBatch(t: FuzzApp, world: World): Promise<string[]> {
   const problems: string[] = [];
