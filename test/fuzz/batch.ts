@@ -7,7 +7,6 @@ import { sql } from 'kysely';
 import { checkInvariants } from '../support/invariants.js';
 import { answerProblems, dataOf } from './checks.js';
 import { type ActorName, type FuzzApp, USERS } from './harness.js';
-import { knownReleasedAfterFailing } from './known-bugs.js';
 import { describeOp, type Operation, requestBody } from './operations.js';
 import type { World } from './world.js';
 
@@ -101,7 +100,7 @@ async function afterBatch(t: FuzzApp, world: World): Promise<string[]> {
       await sql`select 1`.execute(trx);
       return checkInvariants(trx);
     });
-  for (const p of report.problems) if (!(await knownReleasedAfterFailing(t, p))) problems.push(`invariant: ${p}`);
+  for (const p of report.problems) problems.push(`invariant: ${p}`);
   const health = await t.healthz();
   if (health !== 200) problems.push(`GET /healthz answered ${health}`);
   for (const user of USERS) {

@@ -5,7 +5,6 @@
  */
 import { ERROR_CODES } from '@slipway/core';
 import type { Answer } from './harness.js';
-import { knownDeepDocument, knownUntypedCoercion } from './known-bugs.js';
 import { ADMIN_ONLY, type Operation } from './operations.js';
 
 /** Codes GraphQL itself (graphql-js, yoga) and the server's plugins may answer. */
@@ -25,8 +24,7 @@ interface WireError {
 }
 
 /** Every way `answer` breaks the contract (empty when it is fine). */
-export function answerProblems(answer: Answer, op: Operation | null, requestBody: string): string[] {
-  if (knownDeepDocument(answer.status, requestBody)) return [];
+export function answerProblems(answer: Answer, op: Operation | null, _requestBody: string): string[] {
   const problems: string[] = [];
   if (answer.status >= 500) problems.push(`HTTP ${answer.status}`);
   const body = answer.body;
@@ -42,7 +40,7 @@ export function answerProblems(answer: Answer, op: Operation | null, requestBody
     if (code === 'INTERNAL_SERVER_ERROR' || message === 'Unexpected error.') {
       problems.push(`INTERNAL_SERVER_ERROR: ${message}`);
     } else if (code === undefined) {
-      if (!knownUntypedCoercion(answer.status, message)) problems.push(`untyped error: ${message.slice(0, 300)}`);
+      problems.push(`untyped error: ${message.slice(0, 300)}`);
     } else if (typeof code !== 'string' || !KNOWN_CODES.has(code)) {
       problems.push(`unknown code ${String(code)}: ${message.slice(0, 300)}`);
     }

@@ -61,7 +61,13 @@ export async function checkInvariants(db: Kysely<SlipwayDatabase>): Promise<Inva
   };
   for (const r of rows.rows) {
     // A machine that failed after it ran keeps its charge; a failed allocation never charges.
-    const allowed = r.status === 'FAILED' && r.ran ? ['committed'] : expected[r.status];
+    // A failed allocation (never ran, hold given back) that its owner then releases ends RELEASED uncharged.
+    const allowed =
+      r.status === 'FAILED' && r.ran
+        ? ['committed']
+        : r.status === 'RELEASED' && !r.ran
+          ? ['committed', 'released', 'expired']
+          : expected[r.status];
     if (!allowed?.includes(r.state ?? 'none')) problems.push(`resource ${r.id} is ${r.status} with hold ${r.state}`);
     if (Number(r.charges) > 1) problems.push(`resource ${r.id} charged ${r.charges} times`);
     // While the allocation hold is pending, cost is the price to be charged, not yet taken.

@@ -22,7 +22,20 @@ export function rootCause(error: unknown): unknown {
 
 export function maskError(error: unknown, message: string): Error {
   const cause = rootCause(error);
-  if (!isSlipwayError(cause)) return yogaMaskError(error, message, false);
+  if (!isSlipwayError(cause)) {
+    // graphql-js refusing a variable (`Variable "$f" got invalid value …`, `… was not provided`)
+    // is the client's input: give it the code and field every other input refusal has.
+    if (isGraphQLError(error) && error.extensions?.code === undefined && /^Variable "\$/.test(error.message)) {
+      return createGraphQLError(error.message, {
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        path: error.path,
+        extensions: { ...error.extensions, code: 'VALIDATION_FAILED', field: inputPath(error.message) ?? 'variables' },
+      });
+    }
+    return yogaMaskError(error, message, false);
+  }
   const located = isGraphQLError(error) ? error : undefined;
   // A scalar that refused a variable: graphql-js's message says where (`at "input.amount"`).
   const coercion = located && cause.code === 'VALIDATION_FAILED' && located.message !== cause.message;
@@ -43,5 +56,5 @@ export function maskError(error: unknown, message: string): Error {
 /** `Variable "$input" got invalid value 1.5 at "input.amount"; …` → `input.amount` (or `input` when at the top). */
 function inputPath(message: string): string | undefined {
   const match = /^Variable "\$([^"]+)" got invalid value .*?(?: at "([^"]+)")?;/s.exec(message);
-  return match ? (match[2] ?? match[1]) : undefined;
+  return match ? (match[2] ?? match[1]) : /^Variable "\$([^"]+)"/.exec(message)?.[1];
 }
