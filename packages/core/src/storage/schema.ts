@@ -1,6 +1,7 @@
 /** Kysely table types. Column names are snake_case in SQL; services map them to domain types. */
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 import type { ResourceKind, ResourceSpec, ResourceStatus } from '../domain.js';
+import type { JobHistoryEntry } from '../jobs/job-history.js';
 import type { ResourceDevice } from '../operation-domain.js';
 import type { OperationRecord, OutcomeRecord } from '../resources/operations/operation-records.js';
 
@@ -140,6 +141,8 @@ export interface JobsTable {
   finished_at: NullableTimestamp;
   /** Only the replica serving this host may run the job; null: any replica. */
   host: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Outcomes of its runs and takeovers, newest last (jobs/job-history.ts). */
+  history: ColumnType<JobHistoryEntry[], string | undefined, string>;
 }
 
 /** `up`: heartbeating; `stopped`: its replica stopped cleanly; `stale`: its resources were marked UNKNOWN. */
