@@ -155,6 +155,7 @@ export { createSlipway, type Slipway, type SlipwayOptions } from './slipway.js';
 export { type DatabaseConfig, type DatabaseEngine, openDatabase, type SlipwayStorage } from './storage/database.js';
 export type { Executor } from './storage/executor.js';
 export { MIGRATIONS, migrateToLatest } from './storage/migrations.js';
+export { LISTEN_APPLICATION_NAME, type ListenOptions } from './storage/pg-listener.js';
 export type { SlipwayDatabase } from './storage/schema.js';
 export { sqlProvisionerStore } from './storage/sql-provisioner-store.js';
 export { sleep } from './util/abort.js';
