@@ -5,6 +5,7 @@
  * lease ran out with the job still running, which uses up no attempt).
  */
 import { type RawBuilder, sql } from 'kysely';
+import type { Logger } from '../provisioner/provisioner.js';
 
 export type JobOutcome =
   /** The run finished. */
@@ -56,4 +57,18 @@ export const takeoverEntry = (at: Date, by: string): RawBuilder<unknown> =>
 export function takenOverBy(history: readonly JobHistoryEntry[], workerId: string, at: Date): boolean {
   const last = history.at(-1);
   return last?.outcome === 'takeover' && last.by === workerId && last.at === at.toISOString();
+}
+
+/** A warning an operator can count: a job whose runner died under it (how often so far). */
+export function logTakeover(
+  logger: Logger,
+  job: { id: number; kind: string; attempts: number; history: readonly JobHistoryEntry[] },
+): void {
+  logger.warn('job taken over: its runner lost the lease', {
+    jobId: job.id,
+    kind: job.kind,
+    attempt: job.attempts,
+    takeovers: job.history.filter((h) => h.outcome === 'takeover').length,
+    from: job.history.at(-1)?.from ?? null,
+  });
 }

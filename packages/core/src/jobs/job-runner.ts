@@ -21,7 +21,7 @@ import type { Clock, Logger } from '../provisioner/provisioner.js';
 import type { JobsTable, SlipwayDatabase } from '../storage/schema.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { claimJobs } from './job-claim.js';
-import { appendHistory, historyEntry, type JobOutcome, takenOverBy } from './job-history.js';
+import { appendHistory, historyEntry, type JobOutcome, logTakeover, takenOverBy } from './job-history.js';
 
 export type Job = Selectable<JobsTable>;
 
@@ -151,17 +151,7 @@ export class JobRunner {
     const { db, clock, leaseMs, hosts, logger } = this.#o;
     const now = clock.now();
     const jobs = await claimJobs(db, { now, leaseMs, workerId: this.workerId, hosts: hosts(), limit, onlyId });
-    for (const job of jobs) {
-      if (!takenOverBy(job.history, this.workerId, now)) continue;
-      const takeovers = job.history.filter((h) => h.outcome === 'takeover').length;
-      logger.warn('job taken over: its runner lost the lease', {
-        jobId: job.id,
-        kind: job.kind,
-        attempt: job.attempts,
-        takeovers,
-        from: job.history.at(-1)?.from ?? null,
-      });
-    }
+    for (const job of jobs) if (takenOverBy(job.history, this.workerId, now)) logTakeover(logger, job);
     return jobs;
   }
 
@@ -241,12 +231,17 @@ export class JobRunner {
 
   #entry(job: Job, outcome: JobOutcome, now: Date, error?: string) {
     const at = now.toISOString();
-    const entry = { outcome, at, attempt: job.attempts, by: this.workerId, ...(error !== undefined ? { error } : {}) };
+    // A provider's error can be long; the history keeps its start (`last_error` keeps all of the last one).
+    const kept = error === undefined ? {} : { error: error.slice(0, 500) };
+    const entry = { outcome, at, attempt: job.attempts, by: this.workerId, ...kept };
     return appendHistory(historyEntry(entry));
   }
 
   /** Record the outcome; false when this runner no longer owns the job (its lease was taken over). */
-  async #finish(job: Job, set: { state: 'done' | 'dead' | 'queued'; last_error?: string; run_at?: Date }) {
+  async #finish(
+    job: Job,
+    set: { state: 'done' | 'dead' | 'queued'; last_error?: string; run_at?: Date },
+  ): Promise<boolean> {
     const now = this.#o.clock.now();
     const outcome: JobOutcome = set.state === 'queued' ? 'retry' : set.state;
     const res = await this.#o.db

@@ -130,6 +130,7 @@ export interface JobsTable {
   state: JobState;
   /** Dedupe key: at most one queued/running job per key. */
   key: string | null;
+  /** Attempts begun; only a failed one is used up, a takeover continues the current one (jobs/job-claim.ts). */
   attempts: Generated<number>;
   max_attempts: number;
   run_at: Timestamp;
