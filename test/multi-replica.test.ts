@@ -1,12 +1,13 @@
 /**
  * Two real server processes on one PostgreSQL, clients spread over both: rate limits,
  * idempotency and credit limits hold exactly, and a subscription on one replica sees the
- * changes made through the other.
+ * changes made through the other, also after its LISTEN connections were killed.
  */
 
-import { type Actor, createSlipway, type Slipway } from '@slipway/core';
+import { type Actor, createSlipway, LISTEN_APPLICATION_NAME, type Slipway } from '@slipway/core';
 import { createTestStorage, type TestStorage } from '@slipway/core/testing';
 import { mintToken } from '@slipway/server';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInvariants } from './support/invariants.js';
 import { eventually, gql, type ServerProcess, startServer } from './support/server-process.js';
@@ -107,5 +108,52 @@ describe('two replicas on one PostgreSQL', () => {
     const seqs = sub.received.map((m) => m.data.events.seq);
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
     expect(new Set(seqs).size).toBe(seqs.length);
+  });
+
+  it("a replica whose LISTEN connections are killed reconnects and sees the other's events, none lost or repeated", async () => {
+    type Seen = { data: { events: { seq: number; action: string; resourceId: string | null } } };
+    const sub = subscribe<Seen>(a.url, tokens.watcher as string, 'subscription { events { seq action resourceId } }');
+    await sub.opened;
+    await new Promise((r) => setTimeout(r, 300)); // the replica has issued LISTEN
+    const listeners = async () =>
+      (
+        await sql<{ pid: number }>`select pid from pg_stat_activity
+          where application_name = ${LISTEN_APPLICATION_NAME} and datname = current_database()`.execute(storage.db)
+      ).rows.map((r) => r.pid);
+    const before = await listeners();
+    expect(before.length).toBeGreaterThanOrEqual(3); // jobs on both replicas, events on a
+    await sql`select pg_terminate_backend(pid) from pg_stat_activity
+      where application_name = ${LISTEN_APPLICATION_NAME} and datname = current_database()`.execute(storage.db);
+    const made = [await create(1, 'watcher', 'gap-1')]; // while a's LISTEN is down
+    await eventually(
+      async () => {
+        const now = await listeners();
+        return now.length === before.length && now.every((pid) => !before.includes(pid));
+      },
+      'every LISTEN connection to be back',
+      15_000,
+    );
+    made.push(await create(1, 'watcher', 'gap-2'));
+    await eventually(
+      async () =>
+        made.every((x) =>
+          sub.received.some(
+            (m) => m.data.events.action === 'resource.created' && m.data.events.resourceId === x?.data?.id,
+          ),
+        ),
+      'both created events on the other replica',
+      15_000,
+    );
+    sub.close();
+    const seqs = sub.received.map((m) => m.data.events.seq);
+    const stored = await storage.db
+      .selectFrom('events')
+      .select('seq')
+      .where('owner_id', '=', 'watcher')
+      .where('seq', '>=', Math.min(...seqs))
+      .where('seq', '<=', Math.max(...seqs))
+      .orderBy('seq')
+      .execute();
+    expect(seqs).toEqual(stored.map((e) => e.seq)); // every one, in order, once
   });
 });

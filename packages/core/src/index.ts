@@ -42,6 +42,7 @@ export {
 } from './hosts/host-staleness.js';
 export { DEFAULT_HOST_SETTINGS, type HostSettings, LocalHosts } from './hosts/local-hosts.js';
 export { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './jobs/backoff.js';
+export type { JobHistoryEntry, JobOutcome } from './jobs/job-history.js';
 export { type EnqueueInput, enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
 export { type Job, type JobHandler, JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 export { type JobScheduler, jobScheduler } from './jobs/job-scheduler.js';
@@ -155,6 +156,7 @@ export { createSlipway, type Slipway, type SlipwayOptions } from './slipway.js';
 export { type DatabaseConfig, type DatabaseEngine, openDatabase, type SlipwayStorage } from './storage/database.js';
 export type { Executor } from './storage/executor.js';
 export { MIGRATIONS, migrateToLatest } from './storage/migrations.js';
+export { LISTEN_APPLICATION_NAME, type ListenOptions } from './storage/pg-listener.js';
 export type { SlipwayDatabase } from './storage/schema.js';
 export { sqlProvisionerStore } from './storage/sql-provisioner-store.js';
 export { sleep } from './util/abort.js';

@@ -168,7 +168,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     throw error;
   }
   reaper.register(runner);
-  const stream = new EventStream({ storage, log: events });
+  const stream = new EventStream({ storage, log: events, logger });
   const resources = new ResourceService({
     db,
     registry,
@@ -216,7 +216,10 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     async start() {
       if (closed) throw new Error('slipway is closed');
       await hostService.start();
-      unlistenJobs ??= await storage.listen(JOBS_CHANNEL, () => runner.wake());
+      unlistenJobs ??= await storage.listen(JOBS_CHANNEL, () => runner.wake(), {
+        onReconnect: () => runner.wake(), // a NOTIFY may have been missed: claim what is due
+        onError: (error) => logger.warn('job LISTEN connection lost', { error: String(error) }),
+      });
       runner.start();
       if (!sweepTimer) {
         const every = options.sweepIntervalMs ?? 5_000;

@@ -2,10 +2,14 @@
  * Watch the event log: replay from a cursor, then follow live. One LISTEN per process wakes
  * every watcher (LISTEN/NOTIFY on PostgreSQL reaches every replica; PGlite notifies
  * in-process); each watcher then reads `seq > cursor` from the table, so a reconnect that
- * resumes from its last seq sees no gap and no duplicate.
+ * resumes from its last seq sees no gap and no duplicate. When the LISTEN connection itself
+ * is lost, the storage reopens it with backoff (storage/pg-listener.ts) and every watcher is
+ * woken once it is back, to read what it missed meanwhile by seq; the poll covers the gap.
  */
 import type { Kysely } from 'kysely';
 import type { Actor } from '../domain.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../provisioner/provisioner.js';
 import type { SlipwayStorage } from '../storage/database.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
 import { EVENTS_CHANNEL, type EventLog, type EventQuery, type SlipwayEvent } from './event-log.js';
@@ -20,13 +24,15 @@ export class EventStream {
   readonly #db: Kysely<SlipwayDatabase>;
   readonly #storage: SlipwayStorage;
   readonly #log: EventLog;
+  readonly #logger: Logger | undefined;
   readonly #wakers = new Set<() => void>();
   #listening: Promise<() => Promise<void>> | undefined;
 
-  constructor(deps: { storage: SlipwayStorage; log: EventLog }) {
+  constructor(deps: { storage: SlipwayStorage; log: EventLog; logger?: Logger }) {
     this.#storage = deps.storage;
     this.#db = deps.storage.db;
     this.#log = deps.log;
+    this.#logger = deps.logger;
   }
 
   /** The seq of the newest event, for "from now on" watchers. */
@@ -87,7 +93,19 @@ export class EventStream {
   }
 
   #ensureListening(): Promise<unknown> {
-    this.#listening ??= this.#storage.listen(EVENTS_CHANNEL, () => this.notify());
+    this.#listening ??= this.#storage
+      .listen(EVENTS_CHANNEL, () => this.notify(), {
+        // Back after a lost connection: every watcher re-reads from its own seq.
+        onReconnect: () => {
+          this.#logger?.info('event LISTEN reconnected');
+          this.notify();
+        },
+        onError: (error) => this.#logger?.warn('event LISTEN connection lost', { error: errorMessage(error) }),
+      })
+      .catch((error: unknown) => {
+        this.#listening = undefined; // the next watcher tries again
+        throw error;
+      });
     return this.#listening;
   }
 }

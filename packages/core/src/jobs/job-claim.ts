@@ -3,9 +3,14 @@
  * runner died), with FOR UPDATE SKIP LOCKED so runners never take the same job. A job pinned to
  * a host is taken only by the runner serving it, and only while the host's row is up and names
  * that runner: after a takeover, before the old runner's next heartbeat notices, it is not its.
+ *
+ * Taking a queued job begins an attempt (`attempts + 1`). Taking over a running one continues
+ * the attempt its dead runner began: a crash is no failure of the job, so it uses up no attempt
+ * (only a recorded error does, job-runner.ts `#fail`); the takeover goes into `history`.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { SlipwayDatabase } from '../storage/schema.js';
+import { appendHistory, takeoverEntry } from './job-history.js';
 import type { Job } from './job-runner.js';
 
 export interface ClaimOptions {
@@ -25,13 +30,15 @@ export function claimJobs(db: Kysely<SlipwayDatabase>, c: ClaimOptions): Promise
   const hosts = [...c.hosts];
   return db
     .updateTable('jobs')
-    .set((eb) => ({
+    .set({
       state: 'running',
-      attempts: eb('attempts', '+', 1),
+      // SET reads the row as it was: `state` and `locked_by` are the old ones here.
+      attempts: sql<number>`case when state = 'running' then attempts else attempts + 1 end`,
+      history: sql<string>`case when state = 'running' then ${appendHistory(takeoverEntry(now, workerId))} else history end`,
       locked_by: workerId,
       locked_until: until,
       updated_at: now,
-    }))
+    })
     .where('id', 'in', (eb) => {
       let q = eb
         .selectFrom('jobs')

@@ -5,6 +5,10 @@
  * with exponential backoff and jitter up to `max_attempts`, keeping the last error; then the
  * job is dead and its `onDead` hook runs (critical event, compensation).
  *
+ * Only a failure recorded here (the handler threw) uses up an attempt. A crash, a lease
+ * takeover or a shutdown never does: a takeover continues the attempt (job-claim.ts), a
+ * shutdown hands the job back. Each outcome and takeover is written to `jobs.history`.
+ *
  * A job pinned to a host (`jobs.host`) is taken only by the runner serving that host
  * (`hosts()`) while the host's row is up and held by it (`hosts.replica_id` = `workerId`);
  * every runner takes unpinned ones.
@@ -17,6 +21,7 @@ import type { Clock, Logger } from '../provisioner/provisioner.js';
 import type { JobsTable, SlipwayDatabase } from '../storage/schema.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { claimJobs } from './job-claim.js';
+import { appendHistory, historyEntry, type JobOutcome, logTakeover, takenOverBy } from './job-history.js';
 
 export type Job = Selectable<JobsTable>;
 
@@ -142,9 +147,12 @@ export class JobRunner {
     }
   }
 
-  #claim(limit: number, onlyId?: number): Promise<Job[]> {
-    const { db, clock, leaseMs, hosts } = this.#o;
-    return claimJobs(db, { now: clock.now(), leaseMs, workerId: this.workerId, hosts: hosts(), limit, onlyId });
+  async #claim(limit: number, onlyId?: number): Promise<Job[]> {
+    const { db, clock, leaseMs, hosts, logger } = this.#o;
+    const now = clock.now();
+    const jobs = await claimJobs(db, { now, leaseMs, workerId: this.workerId, hosts: hosts(), limit, onlyId });
+    for (const job of jobs) if (takenOverBy(job.history, this.workerId, now)) logTakeover(logger, job);
+    return jobs;
   }
 
   #handlerFor(kind: string): JobHandler | undefined {
@@ -213,11 +221,20 @@ export class JobRunner {
         locked_until: null,
         run_at: now,
         updated_at: now,
+        history: this.#entry(job, 'handed_back', now),
       }))
       .where('id', '=', job.id)
       .where('locked_by', '=', this.workerId)
       .where('state', '=', 'running')
       .execute();
+  }
+
+  #entry(job: Job, outcome: JobOutcome, now: Date, error?: string) {
+    const at = now.toISOString();
+    // A provider's error can be long; the history keeps its start (`last_error` keeps all of the last one).
+    const kept = error === undefined ? {} : { error: error.slice(0, 500) };
+    const entry = { outcome, at, attempt: job.attempts, by: this.workerId, ...kept };
+    return appendHistory(historyEntry(entry));
   }
 
   /** Record the outcome; false when this runner no longer owns the job (its lease was taken over). */
@@ -226,6 +243,7 @@ export class JobRunner {
     set: { state: 'done' | 'dead' | 'queued'; last_error?: string; run_at?: Date },
   ): Promise<boolean> {
     const now = this.#o.clock.now();
+    const outcome: JobOutcome = set.state === 'queued' ? 'retry' : set.state;
     const res = await this.#o.db
       .updateTable('jobs')
       .set({
@@ -233,6 +251,7 @@ export class JobRunner {
         locked_by: null,
         locked_until: null,
         updated_at: now,
+        history: this.#entry(job, outcome, now, set.last_error),
         ...(set.last_error !== undefined ? { last_error: set.last_error } : {}),
         ...(set.run_at ? { run_at: set.run_at } : {}),
         ...(set.state === 'queued' ? {} : { finished_at: now }),
@@ -244,6 +263,7 @@ export class JobRunner {
     return res.numUpdatedRows > 0n;
   }
 
+  /** The handler threw: this, and only this, uses up an attempt (a crash or takeover never gets here). */
   async #fail(job: Job, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     if (job.attempts < job.max_attempts) {

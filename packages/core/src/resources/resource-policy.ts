@@ -3,6 +3,12 @@ import { LIMITS } from '../limits/limits.js';
 export interface ResourcePolicy {
   /** How long a hold lives without renewal before the sweeper reconciles it (ms). Default 15 min. */
   holdTtlMs: number;
+  /**
+   * The longest an allocation may hold credits, from its creation (at least `holdTtlMs`): a hold
+   * is renewed while its job runs or waits to be taken over, but never past this; then the hold
+   * sweeper gives the allocation up (FAILED, refunded) whatever its job's state. Default 2 h.
+   */
+  allocationDeadlineMs: number;
   /** Refund the hold when an allocation fails. Default true. */
   refundOnFailure: boolean;
   /** Largest metadata document, in bytes of JSON. Default 64 KiB. */
@@ -23,6 +29,7 @@ export interface ResourcePolicy {
 
 export const DEFAULT_RESOURCE_POLICY: ResourcePolicy = {
   holdTtlMs: 15 * 60_000,
+  allocationDeadlineMs: 2 * 3_600_000,
   refundOnFailure: true,
   maxMetadataBytes: LIMITS.metadata.maxBytes,
   wait: true,

@@ -10,6 +10,7 @@ import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { lockDataDir } from './data-dir-lock.js';
 import { migrateToLatest } from './migrations.js';
+import { type ListenOptions, pgListen } from './pg-listener.js';
 import { findTemplate, PGLITE_START_PARAMS } from './pglite-template.js';
 import type { SlipwayDatabase } from './schema.js';
 import { unpackTemplate } from './unpack-template.js';
@@ -32,8 +33,12 @@ export type DatabaseEngine = 'postgres' | 'pglite';
 export interface SlipwayStorage {
   readonly db: Kysely<SlipwayDatabase>;
   readonly engine: DatabaseEngine;
-  /** Subscribe to NOTIFY on `channel`; resolves to an unsubscribe function. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribe to NOTIFY on `channel`; resolves to an unsubscribe function. On PostgreSQL a lost
+   * connection is reopened with backoff, and `options.onReconnect` runs once LISTEN is back
+   * (notifications sent meanwhile are lost: re-read what they would have announced).
+   */
+  listen(channel: string, onPayload: (payload: string) => void, options?: ListenOptions): Promise<() => Promise<void>>;
   /** Resolves when the database answers a trivial query (health checks). */
   ping(): Promise<void>;
   /** The PGlite instance, when the engine is PGlite (for dumps in tests). */
@@ -72,30 +77,24 @@ async function openPostgres(config: { url: string; poolSize?: number }): Promise
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<SlipwayDatabase>({ dialect: new PostgresDialect({ pool }) });
-  const listeners = new Set<pg.Client>();
+  const listeners = new Set<() => Promise<void>>();
   return {
     db,
     engine: 'postgres',
     ping: async () => {
       await sql`select 1`.execute(db);
     },
-    async listen(channel, onPayload) {
-      const client = new pg.Client({ connectionString: config.url });
-      client.on('error', () => {});
-      await client.connect();
-      listeners.add(client);
-      client.on('notification', (msg) => {
-        if (msg.channel === channel) onPayload(msg.payload ?? '');
-      });
-      await client.query(`LISTEN "${channel.replaceAll('"', '')}"`);
-      return async () => {
-        listeners.delete(client);
-        await client.end().catch(() => {});
+    async listen(channel, onPayload, options) {
+      const stop = await pgListen(pg.Client, config.url, channel, onPayload, options);
+      const unlisten = async () => {
+        listeners.delete(unlisten);
+        await stop();
       };
+      listeners.add(unlisten);
+      return unlisten;
     },
     async close() {
-      await Promise.all([...listeners].map((c) => c.end().catch(() => {})));
-      listeners.clear();
+      await Promise.all([...listeners].map((unlisten) => unlisten()));
       await db.destroy();
     },
   };

@@ -251,6 +251,19 @@ const m005_reaper: Migration = {
   },
 };
 
+/**
+ * A job's history: the outcome of each run and each takeover (a lease that ran out with the
+ * job running), so a crash is told apart from a provisioner failure (jobs/job-history.ts).
+ */
+const m006_job_history: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .alterTable('jobs')
+      .addColumn('history', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
+      .execute();
+  },
+};
+
 /** Every migration, in order. Names sort lexically. */
 export const MIGRATIONS: Record<string, Migration> = {
   '001_foundation': m001_foundation,
@@ -258,6 +271,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '003_resource_operations': m003_resource_operations,
   '004_hosts': m004_hosts,
   '005_reaper': m005_reaper,
+  '006_job_history': m006_job_history,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,6 +1,7 @@
 /** Kysely table types. Column names are snake_case in SQL; services map them to domain types. */
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 import type { ResourceKind, ResourceSpec, ResourceStatus } from '../domain.js';
+import type { JobHistoryEntry } from '../jobs/job-history.js';
 import type { ResourceDevice } from '../operation-domain.js';
 import type { OperationRecord, OutcomeRecord } from '../resources/operations/operation-records.js';
 
@@ -129,6 +130,7 @@ export interface JobsTable {
   state: JobState;
   /** Dedupe key: at most one queued/running job per key. */
   key: string | null;
+  /** Attempts begun; only a failed one is used up, a takeover continues the current one (jobs/job-claim.ts). */
   attempts: Generated<number>;
   max_attempts: number;
   run_at: Timestamp;
@@ -140,6 +142,8 @@ export interface JobsTable {
   finished_at: NullableTimestamp;
   /** Only the replica serving this host may run the job; null: any replica. */
   host: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Outcomes of its runs and takeovers, newest last (jobs/job-history.ts). */
+  history: ColumnType<JobHistoryEntry[], string | undefined, string>;
 }
 
 /** `up`: heartbeating; `stopped`: its replica stopped cleanly; `stale`: its resources were marked UNKNOWN. */

@@ -41,7 +41,7 @@ async function allocate(d: WorkerDeps, job: Job, signal: AbortSignal): Promise<v
 /** Ask the provisioner for the machine, renewing the hold every third of its lease meanwhile. */
 async function callAllocate(d: WorkerDeps, row: ResourceRow, signal: AbortSignal): Promise<Allocation> {
   const runtime = d.registry.get(row.provisioner);
-  const renew = setInterval(() => void renewHold(d, row.reservation_id), Math.max(50, d.policy.holdTtlMs / 3));
+  const renew = setInterval(() => void renewHold(d, row), Math.max(50, d.policy.holdTtlMs / 3));
   try {
     return await runtime.allocate(
       {

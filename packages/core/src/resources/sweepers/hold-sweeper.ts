@@ -1,18 +1,22 @@
 /**
- * Holds whose lease ran out (their allocate job stopped renewing them): renew the hold if
- * its allocation is still alive, else ask the provider whether the machine exists, and
- * finish the allocation or give it up. Safe on every replica at once.
+ * Holds whose lease ran out (their allocate job stopped renewing them). While the job is still
+ * claimable (queued, or running under a lease that ran out, which a replica takes over) the
+ * hold is renewed: a crash or a restart of every replica is no reason to fail an allocation.
+ * Otherwise ask the provider whether the machine exists, and finish the allocation or give it
+ * up. Safe on every replica at once.
  *
- * An allocation pinned to a host that has been silent for longer than the hold's lease
- * (its replica died and did not come back) is given up whatever its job's state: waiting
- * for it would keep the credit held for good. Its cleanup job, pinned to the host, removes
- * anything half-built once the host returns; an allocation that completes late finds the
- * resource FAILED and enqueues the same cleanup (allocate-job.ts `commitAllocation`).
+ * Two bounds keep credits from being held for good: past its deadline (`holdDeadline`) an
+ * allocation is given up whatever its job's state; and one pinned to a host that has been
+ * silent for longer than the hold's lease (its replica died and did not come back) is given
+ * up too. Its cleanup job, pinned to the host, removes anything half-built once the host
+ * returns; an allocation that completes late finds the resource FAILED and enqueues the same
+ * cleanup (allocate-job.ts `commitAllocation`).
  */
 
+import type { ErrorCode } from '../../errors.js';
 import { errorMessage } from '../../errors.js';
 import { hostSilentSince } from '../../hosts/host-repository.js';
-import { renewHold } from '../hold-lease.js';
+import { holdDeadline, renewHold } from '../hold-lease.js';
 import { jobKeys } from '../jobs/resource-jobs.js';
 import { resourceSink, toAllocation } from '../resource-mapper.js';
 import { markFailed, resourceById } from '../resource-repository.js';
@@ -43,22 +47,30 @@ export async function sweepHolds(d: WorkerDeps): Promise<number> {
 }
 
 async function reconcileHold(d: WorkerDeps, reservationId: string, resourceId: string, now: Date): Promise<boolean> {
-  const active = await allocationInFlight(d, resourceId, now);
+  // The job first, then the row: a job that finished in between has settled the row we read.
+  const claimable = await allocationClaimable(d, resourceId);
   const row = await resourceById(d.db, resourceId);
   if (!row) return false;
+  const deadline = holdDeadline(d.policy, row.created_at);
+  if (now >= deadline) {
+    const error = `allocation did not complete before its deadline (${deadline.toISOString()})`;
+    const data = { reason: 'deadline', deadline: deadline.toISOString(), error };
+    return giveUp(d, reservationId, resourceId, { error, code: 'PROVISIONER_TIMEOUT', data });
+  }
   if (row.host !== null && (await hostSilentSince(d.db, row.host, hostGraceStart(d, now)))) {
     const error = `host ${row.host} stopped heartbeating`;
     return giveUp(d, reservationId, resourceId, { error, data: { host: row.host, reason: 'host_silent', error } });
   }
-  if (active) {
-    await renewHold(d, row.reservation_id);
+  if (claimable) {
+    // A runner has it, or will: after a crash a replica takes the job over once its lease ran out.
+    await renewHold(d, row);
     return false;
   }
   if (!d.hosts.serves(row.host)) {
     // Only the host's replica may ask its provisioner: hand it to the (pinned, idempotent)
     // allocate job, which that replica runs or takes over once it is up; the hold lives on.
     await d.jobs.allocate(d.db, now, resourceId);
-    await renewHold(d, row.reservation_id);
+    await renewHold(d, row);
     return false;
   }
   const status = await d.registry
@@ -67,7 +79,7 @@ async function reconcileHold(d: WorkerDeps, reservationId: string, resourceId: s
   if (status.state !== 'gone' && status.state !== 'failed') {
     // The machine exists: finish the allocation (allocate is idempotent and returns it), then commit.
     await d.jobs.allocate(d.db, now, resourceId);
-    await renewHold(d, row.reservation_id);
+    await renewHold(d, row);
     return true;
   }
   await giveUp(d, reservationId, resourceId, {
@@ -90,14 +102,14 @@ async function giveUp(
   d: WorkerDeps,
   reservationId: string,
   resourceId: string,
-  why: { error: string; data: Record<string, string> },
+  why: { error: string; code?: ErrorCode; data: Record<string, string> },
 ): Promise<boolean> {
   return d.db.transaction().execute(async (trx) => {
     const current = await resourceById(trx, resourceId, true);
     if (current?.status !== 'PROVISIONING' || current.reservation_id !== reservationId) return false;
     const now = d.clock.now();
     await d.ledger.release(trx, reservationId, 'expired');
-    await markFailed(trx, resourceId, { error: why.error, code: 'PROVISIONER_FAILED', cost: 0, now });
+    await markFailed(trx, resourceId, { error: why.error, code: why.code ?? 'PROVISIONER_FAILED', cost: 0, now });
     await d.jobs.cleanup(trx, now, resourceId);
     await d.events.append(trx, {
       type: 'vm',
@@ -111,15 +123,16 @@ async function giveUp(
   });
 }
 
-/** The allocate job is queued, or running under a live lease. */
-async function allocationInFlight(d: WorkerDeps, resourceId: string, now: Date): Promise<boolean> {
+/**
+ * The allocate job is queued or running, whatever its lease: a running job whose lease ran
+ * out is taken over by the next claim (job-claim.ts), so it is as alive as a queued one.
+ */
+async function allocationClaimable(d: WorkerDeps, resourceId: string): Promise<boolean> {
   const active = await d.db
     .selectFrom('jobs')
     .select('id')
     .where('key', '=', jobKeys.allocate(resourceId))
-    .where((eb) =>
-      eb.or([eb('state', '=', 'queued'), eb.and([eb('state', '=', 'running'), eb('locked_until', '>=', now)])]),
-    )
+    .where('state', 'in', ['queued', 'running'])
     .executeTakeFirst();
   return active !== undefined;
 }
