@@ -6,11 +6,12 @@
  *
  * Taking a queued job begins an attempt (`attempts + 1`). Taking over a running one continues
  * the attempt its dead runner began: a crash is no failure of the job, so it uses up no attempt
- * (only a recorded error does, job-runner.ts `#fail`); the takeover goes into `history`.
+ * (only a recorded error does, job-runner.ts `#fail`); the takeover goes into `history`. Up to
+ * `MAX_TAKEOVERS_PER_ATTEMPT`: a job that keeps killing its runners then uses attempts up too.
  */
 import { type Kysely, sql } from 'kysely';
 import type { SlipwayDatabase } from '../storage/schema.js';
-import { appendHistory, takeoverEntry } from './job-history.js';
+import { appendHistory, takeoverAttempt, takeoverEntry } from './job-history.js';
 import type { Job } from './job-runner.js';
 
 export interface ClaimOptions {
@@ -22,6 +23,8 @@ export interface ClaimOptions {
   limit: number;
   /** Take only this job (runNow). */
   onlyId?: number;
+  /** Jobs this runner is running: never taken again by it, even once their lease lapsed. */
+  running?: readonly number[];
 }
 
 export function claimJobs(db: Kysely<SlipwayDatabase>, c: ClaimOptions): Promise<Job[]> {
@@ -33,7 +36,7 @@ export function claimJobs(db: Kysely<SlipwayDatabase>, c: ClaimOptions): Promise
     .set({
       state: 'running',
       // SET reads the row as it was: `state` and `locked_by` are the old ones here.
-      attempts: sql<number>`case when state = 'running' then attempts else attempts + 1 end`,
+      attempts: sql<number>`case when state = 'running' then ${takeoverAttempt()} else attempts + 1 end`,
       history: sql<string>`case when state = 'running' then ${appendHistory(takeoverEntry(now, workerId))} else history end`,
       locked_by: workerId,
       locked_until: until,
@@ -76,6 +79,9 @@ export function claimJobs(db: Kysely<SlipwayDatabase>, c: ClaimOptions): Promise
         .forUpdate()
         .skipLocked();
       if (onlyId !== undefined) q = q.where('id', '=', onlyId);
+      // Our own lease lapsed (a blocked event loop, a slow heartbeat): that run goes on; a
+      // second one here would run the job twice at once under the same lease.
+      if (c.running && c.running.length > 0) q = q.where('id', 'not in', [...c.running]);
       return q;
     })
     .returningAll()

@@ -35,6 +35,13 @@ export interface JobHistoryEntry {
 
 export const JOB_HISTORY_MAX = 50;
 
+/**
+ * Takeovers one attempt may absorb. A job whose runners keep dying under it (it crashes them:
+ * out of memory, a native fault) must not be taken over for good, crash-looping every replica
+ * in turn: past this many, a takeover begins a new attempt, so `max_attempts` still ends it.
+ */
+export const MAX_TAKEOVERS_PER_ATTEMPT = 5;
+
 /** `jobs.history` with `entry` (a jsonb expression) appended, dropping the oldest beyond the cap. */
 export function appendHistory(entry: RawBuilder<unknown>): RawBuilder<string> {
   return sql<string>`(case when jsonb_array_length(history) >= ${sql.lit(JOB_HISTORY_MAX)}
@@ -45,11 +52,20 @@ export function appendHistory(entry: RawBuilder<unknown>): RawBuilder<string> {
 export const historyEntry = (entry: JobHistoryEntry): RawBuilder<unknown> => sql`${JSON.stringify(entry)}::jsonb`;
 
 /**
+ * The attempt a takeover of the row (as it was before the update) continues: the current one,
+ * unless it has been taken over `MAX_TAKEOVERS_PER_ATTEMPT` times already (then the next one).
+ */
+export const takeoverAttempt = (): RawBuilder<number> =>
+  sql<number>`case when (select count(*) from jsonb_array_elements(history) h
+    where h->>'outcome' = 'takeover' and (h->>'attempt')::int = attempts) < ${sql.lit(MAX_TAKEOVERS_PER_ATTEMPT)}
+    then attempts else attempts + 1 end`;
+
+/**
  * The entry a claim writes when it takes over a running job whose lease ran out, from the
  * row's values before the update (PostgreSQL's SET reads the old row).
  */
 export const takeoverEntry = (at: Date, by: string): RawBuilder<unknown> =>
-  sql`jsonb_build_object('outcome', 'takeover', 'at', ${at.toISOString()}::text, 'attempt', attempts,
+  sql`jsonb_build_object('outcome', 'takeover', 'at', ${at.toISOString()}::text, 'attempt', ${takeoverAttempt()},
     'by', ${by}::text, 'from', locked_by, 'leaseUntil', to_char(locked_until at time zone 'UTC',
     'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
 

@@ -150,7 +150,8 @@ export class JobRunner {
   async #claim(limit: number, onlyId?: number): Promise<Job[]> {
     const { db, clock, leaseMs, hosts, logger } = this.#o;
     const now = clock.now();
-    const jobs = await claimJobs(db, { now, leaseMs, workerId: this.workerId, hosts: hosts(), limit, onlyId });
+    const running = [...this.#running.keys()];
+    const jobs = await claimJobs(db, { now, leaseMs, workerId: this.workerId, hosts: hosts(), limit, onlyId, running });
     for (const job of jobs) if (takenOverBy(job.history, this.workerId, now)) logTakeover(logger, job);
     return jobs;
   }
@@ -173,7 +174,8 @@ export class JobRunner {
     try {
       const handler = this.#handlerFor(job.kind);
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
-      if (job.attempts > job.max_attempts) throw new Error('attempts exhausted before the job could run');
+      // Only takeovers past their budget get here (job-history.ts MAX_TAKEOVERS_PER_ATTEMPT).
+      if (job.attempts > job.max_attempts) throw new Error('attempts exhausted: its runners kept losing the lease');
       await handler.run(job, controller.signal);
       await this.#finish(job, { state: 'done' });
     } catch (error) {
