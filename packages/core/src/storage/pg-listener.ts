@@ -22,6 +22,13 @@ export const LISTEN_APPLICATION_NAME = 'slipway-listen';
 const RECONNECT: BackoffPolicy = { baseMs: 100, maxMs: 5_000 };
 /** A connection that lived this long was healthy: the next loss starts the backoff over. */
 const STABLE_MS = 30_000;
+/**
+ * First keepalive probe after this much silence. pg's default (0) leaves the OS's, 2 h on
+ * Linux: a cut network would leave LISTEN deaf that long before `error` fires.
+ */
+const KEEPALIVE_DELAY_MS = 10_000;
+/** A connect to an unreachable server fails after this (pg's default waits for good). */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** LISTEN on `channel`, reconnecting for good until the returned function is called. */
 export async function pgListen(
@@ -36,6 +43,8 @@ export async function pgListen(
   let failures = 0;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
+  /** A reconnect under way: its client (ended by a close) and its outcome (awaited by it). */
+  let pending: { client: pg.Client; done: Promise<void> } | undefined;
 
   const lost = (c: pg.Client, error: unknown) => {
     if (c !== client || closed) return; // a stale client, or one not yet in use
@@ -46,8 +55,16 @@ export async function pgListen(
     schedule();
   };
 
-  const connect = async (): Promise<pg.Client> => {
-    const c = new Client({ connectionString: url, application_name: LISTEN_APPLICATION_NAME, keepAlive: true });
+  const open = () =>
+    new Client({
+      connectionString: url,
+      application_name: LISTEN_APPLICATION_NAME,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+
+  const connect = async (c: pg.Client): Promise<pg.Client> => {
     c.on('error', (error) => lost(c, error));
     c.on('end', () => lost(c, new Error('LISTEN connection ended')));
     c.on('notification', (msg) => {
@@ -69,7 +86,8 @@ export async function pgListen(
     timer = setTimeout(
       () => {
         timer = undefined;
-        connect().then(
+        const next = open();
+        const done = connect(next).then(
           async (c) => {
             if (closed) return void (await c.end().catch(() => {}));
             client = c;
@@ -81,6 +99,10 @@ export async function pgListen(
             schedule();
           },
         );
+        pending = { client: next, done };
+        void done.finally(() => {
+          if (pending?.done === done) pending = undefined;
+        });
       },
       backoffDelay(failures, RECONNECT),
     );
@@ -88,7 +110,7 @@ export async function pgListen(
   };
 
   // The first connection's failure is the caller's to see.
-  client = await connect();
+  client = await connect(open());
   connectedAt = Date.now();
   return async () => {
     closed = true;
@@ -96,6 +118,8 @@ export async function pgListen(
     timer = undefined;
     const c = client;
     client = undefined;
-    await c?.end().catch(() => {});
+    // A reconnect under way is ended too, and awaited: no connection outlives the close.
+    const p = pending;
+    await Promise.all([c?.end().catch(() => {}), p?.client.end().catch(() => {}), p?.done]);
   };
 }
