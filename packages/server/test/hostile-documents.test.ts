@@ -5,6 +5,7 @@
  * give even where graphql-js words them differently or reports them while coercing variables.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nestingOver } from '../src/plugins/nesting-limit.js';
 import { createTestApp, type GqlResult, type TestApp } from './helpers.js';
 
 const codes = (r: GqlResult<unknown>) => (r.errors ?? []).map((e) => e.extensions?.code);
@@ -84,6 +85,43 @@ describe('hostile documents', () => {
       );
       expect(r.errors).toBeUndefined();
     });
+  });
+});
+
+describe('nesting on a server with raised limits', () => {
+  let t: TestApp;
+  let user: string;
+  beforeAll(async () => {
+    t = await createTestApp({
+      start: false,
+      env: { SLIPWAY_MAX_QUERY_TOKENS: '10000000', SLIPWAY_MAX_QUERY_DEPTH: '1000' },
+    });
+    user = await t.tokenFor('mallory');
+  });
+  afterAll(() => t.close());
+
+  // Up to the nesting bound (2 × (1000 + 32) + 32) the parser may overflow its stack: still a typed answer.
+  it.each([1900, 2000, 2090, 2100, 50_000])('a list literal %i deep', async (depth) => {
+    const res = await t.app.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${user}` },
+      body: JSON.stringify({ query: `{ events(first: ${nested('[', '1', ']', depth)}) { seq } }` }),
+    });
+    expect(res.status).toBeLessThan(500);
+    const r = (await res.json()) as GqlResult<unknown>;
+    expect(r.errors?.length).toBeGreaterThan(0);
+    expect(codes(r)).not.toContain('INTERNAL_SERVER_ERROR');
+  });
+});
+
+describe('nestingOver', () => {
+  it('counts brackets outside strings, block strings and comments', () => {
+    expect(nestingOver('{ a { b } }', 2)).toBe(false);
+    expect(nestingOver('{ a { b { c } } }', 2)).toBe(true);
+    expect(nestingOver('{ a(x: "{{{{\\"{{{") }', 2)).toBe(false);
+    expect(nestingOver('{ a(x: """ {{{ \\""" {{{ """) }', 2)).toBe(false);
+    expect(nestingOver('{ a # {{{{\n }', 2)).toBe(false);
+    expect(nestingOver('{ a(x: [[1]]) }', 3)).toBe(true);
   });
 });
 

@@ -13,10 +13,11 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import type { Logger } from '@slipway/core';
+import { LIMITS, type Logger } from '@slipway/core';
 import type { GraphQLError, ValidationContext, ValidationRule } from 'graphql';
 import { createGraphQLError, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import type { QueryLimits } from '../config.js';
+import { nestingLimitPlugin } from './nesting-limit.js';
 import { queryCostPlugin } from './query-cost.js';
 import { type QueryLimitName, tooComplex } from './refusal.js';
 
@@ -45,6 +46,8 @@ export function queryLimitPlugins(options: QueryLimitOptions): Plugin[] {
         },
       ],
     }),
+    // Brackets nested deeper than any document within the depth and input limits: refused before parsing.
+    nestingLimitPlugin(2 * (options.maxDepth + LIMITS.input.jsonMaxDepth) + 32),
     {
       onValidate({ addValidationRule }) {
         for (const rule of rules) addValidationRule(rule);
