@@ -8,7 +8,6 @@
  * Also here, by configuration: introspection (off: VALIDATION_FAILED naming `__schema` or
  * `__type`) and graphql-js's "Did you mean …?" suggestions.
  */
-import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
@@ -18,6 +17,7 @@ import type { GraphQLError, ValidationContext, ValidationRule } from 'graphql';
 import { createGraphQLError, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import type { QueryLimits } from '../config.js';
 import { nestingLimitPlugin } from './nesting-limit.js';
+import { noSuggestionsPlugin } from './no-suggestions.js';
 import { queryCostPlugin } from './query-cost.js';
 import { type QueryLimitName, tooComplex } from './refusal.js';
 
@@ -53,7 +53,7 @@ export function queryLimitPlugins(options: QueryLimitOptions): Plugin[] {
         for (const rule of rules) addValidationRule(rule);
       },
     },
-    ...(options.fieldSuggestions ? [] : [blockFieldSuggestionsPlugin<YogaInitialContext>({ mask: '' })]),
+    ...(options.fieldSuggestions ? [] : [noSuggestionsPlugin()]),
     // A document fanning fragments out past this many selections is refused before it is costed.
     queryCostPlugin({
       maxCost: options.maxCost,
