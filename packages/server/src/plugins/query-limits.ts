@@ -46,8 +46,10 @@ export function queryLimitPlugins(options: QueryLimitOptions): Plugin[] {
         },
       ],
     }),
-    // Brackets nested deeper than any document within the depth and input limits: refused before parsing.
-    nestingLimitPlugin(2 * (options.maxDepth + LIMITS.input.jsonMaxDepth) + 32),
+    // Brackets nested far deeper than the depth and input limits allow, yet well within the parser's
+    // stack (~2,000): refused before parsing. JSON a few hundred deep still reaches the input
+    // policy, which names the field.
+    nestingLimitPlugin(2 * (options.maxDepth + LIMITS.input.jsonMaxDepth) + 512),
     {
       onValidate({ addValidationRule }) {
         for (const rule of rules) addValidationRule(rule);
