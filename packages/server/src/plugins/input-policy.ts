@@ -6,7 +6,7 @@
  * resolver, and no credit moves.
  */
 import { type InputProblem, inputProblem, LIMITS, stringProblem } from '@slipway/core';
-import { type ASTNode, type DocumentNode, Kind } from 'graphql';
+import { type ASTNode, type DirectiveNode, type DocumentNode, Kind, type SelectionSetNode } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
 export function inputPolicyPlugin(): Plugin {
@@ -34,7 +34,10 @@ export function inputPolicyPlugin(): Plugin {
   };
 }
 
-/** Walk the document's argument literals iteratively: strings against the policy, objects/lists by depth. */
+/**
+ * Walk the document's argument literals (of fields and directives) and variable defaults
+ * iteratively: strings against the policy, objects/lists by depth.
+ */
 function literalProblem(document: DocumentNode): InputProblem | undefined {
   const stack: Array<{ node: ASTNode; path: string; depth: number }> = [];
   const push = (node: ASTNode, path: string, depth: number): void => {
@@ -61,17 +64,35 @@ function literalProblem(document: DocumentNode): InputProblem | undefined {
         push(node.value, path ? `${path}.${node.name.value}` : node.name.value, depth);
         break;
       case Kind.FIELD:
+      case Kind.DIRECTIVE:
         for (const a of node.arguments ?? []) push(a, '', 0);
-        for (const s of node.selectionSet?.selections ?? []) push(s, '', 0);
+        if (node.kind === Kind.FIELD) pushSelections(node, push);
+        break;
+      case Kind.VARIABLE_DEFINITION:
+        // A default is used when the variable is absent, so it never shows in the variables checked above.
+        if (node.defaultValue) push(node.defaultValue, node.variable.name.value, 0);
         break;
       case Kind.OPERATION_DEFINITION:
+        for (const v of node.variableDefinitions ?? []) push(v, '', 0);
+        pushSelections(node, push);
+        break;
       case Kind.FRAGMENT_DEFINITION:
       case Kind.INLINE_FRAGMENT:
-        for (const s of node.selectionSet.selections) push(s, '', 0);
+      case Kind.FRAGMENT_SPREAD:
+        pushSelections(node, push);
         break;
       default:
         break;
     }
   }
   return undefined;
+}
+
+/** A node's directives and selections (each selection brings its own directives). */
+function pushSelections(
+  node: { directives?: readonly DirectiveNode[] | undefined; selectionSet?: SelectionSetNode | undefined },
+  push: (node: ASTNode, path: string, depth: number) => void,
+): void {
+  for (const d of node.directives ?? []) push(d, '', 0);
+  for (const s of node.selectionSet?.selections ?? []) push(s, '', 0);
 }

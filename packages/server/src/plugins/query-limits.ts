@@ -8,15 +8,16 @@
  * Also here, by configuration: introspection (off: VALIDATION_FAILED naming `__schema` or
  * `__type`) and graphql-js's "Did you mean …?" suggestions.
  */
-import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import type { Logger } from '@slipway/core';
+import { LIMITS, type Logger } from '@slipway/core';
 import type { GraphQLError, ValidationContext, ValidationRule } from 'graphql';
 import { createGraphQLError, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import type { QueryLimits } from '../config.js';
+import { nestingLimitPlugin } from './nesting-limit.js';
+import { noSuggestionsPlugin } from './no-suggestions.js';
 import { queryCostPlugin } from './query-cost.js';
 import { type QueryLimitName, tooComplex } from './refusal.js';
 
@@ -45,6 +46,10 @@ export function queryLimitPlugins(options: QueryLimitOptions): Plugin[] {
         },
       ],
     }),
+    // Brackets nested far deeper than the depth and input limits allow, yet well within the parser's
+    // stack (~2,000): refused before parsing. JSON a few hundred deep still reaches the input
+    // policy, which names the field.
+    nestingLimitPlugin(2 * (options.maxDepth + LIMITS.input.jsonMaxDepth) + 512),
     {
       // After the token limit, wrapping its parser: graphql-js parses recursively, and a
       // document nested a few thousand deep (possible under a raised token limit) overflows
@@ -63,7 +68,7 @@ export function queryLimitPlugins(options: QueryLimitOptions): Plugin[] {
         for (const rule of rules) addValidationRule(rule);
       },
     },
-    ...(options.fieldSuggestions ? [] : [blockFieldSuggestionsPlugin<YogaInitialContext>({ mask: '' })]),
+    ...(options.fieldSuggestions ? [] : [noSuggestionsPlugin()]),
     // A document fanning fragments out past this many selections is refused before it is costed.
     queryCostPlugin({
       maxCost: options.maxCost,
