@@ -51,19 +51,6 @@ export function queryLimitPlugins(options: QueryLimitOptions): Plugin[] {
     // policy, which names the field.
     nestingLimitPlugin(2 * (options.maxDepth + LIMITS.input.jsonMaxDepth) + 512),
     {
-      // After the token limit, wrapping its parser: graphql-js parses recursively, and a
-      // document nested a few thousand deep (possible under a raised token limit) overflows
-      // the stack. That is the client's document being too deep, not a server error.
-      onParse({ parseFn, setParseFn }) {
-        setParseFn((source, parseOptions) => {
-          try {
-            return parseFn(source, parseOptions);
-          } catch (error) {
-            if (error instanceof RangeError) throw tooComplex('depth', options.maxDepth);
-            throw error;
-          }
-        });
-      },
       onValidate({ addValidationRule }) {
         for (const rule of rules) addValidationRule(rule);
       },
