@@ -17,22 +17,25 @@ export const ENSURE_ACCOUNT = statement(
 );
 
 /**
- * $1 account, $2 amount, $3 reservation id, $4 purpose, $5 resource id, $6 expires at.
- * Raises `held` only where `balance − held` covers the amount, and records the hold: no
- * interleaving of reserves can overspend, since the condition and the raise are one row update.
+ * The hold, as two CTEs (`held`, then `hold` returning the reservation's id) for statements
+ * that hold credits and go on writing: $1 account, $2 amount, $3 reservation id, $4 purpose,
+ * $5 resource id, $6 expires at. `held` raises the wallet's `held` only where
+ * `balance − held` covers the amount, so no interleaving of holds can overspend: the
+ * condition and the raise are one row update. No `hold` row: not enough credits.
  */
-export const RESERVE = statement<{ id: string }>(
-  'ledger.reserve',
-  `with held as (
+export const HOLD_CTES = `held as (
      update wallets set held = held + $2::int8, updated_at = now()
      where account_id = $1 and balance - held >= $2::int8
      returning account_id
-   )
-   insert into reservations (id, account_id, amount, state, purpose, resource_id, expires_at, created_at)
-   select $3::uuid, account_id, $2::int8, 'pending', $4, $5::uuid, $6::timestamptz, now()
-   from held
-   returning id`,
-);
+   ), hold as (
+     insert into reservations (id, account_id, amount, state, purpose, resource_id, expires_at, created_at)
+     select $3::uuid, account_id, $2::int8, 'pending', $4, $5::uuid, $6::timestamptz, now()
+     from held
+     returning id
+   )`;
+
+/** The hold on its own (CreditLedger.reserve). */
+export const RESERVE = statement<{ id: string }>('ledger.reserve', `with ${HOLD_CTES} select id from hold`);
 
 /**
  * $1 reservation, $2 charge (null: the whole hold; never more than it), $3 resource id
