@@ -124,6 +124,20 @@ export class JobRunner {
       await this.#giveBack(job);
       return undefined;
     }
+    // The lease began when the enqueuing transaction started: renew it first if that was long
+    // ago, and leave the job alone when another runner took it over meanwhile.
+    const now = this.#o.clock.now();
+    const left = (job.locked_until?.getTime() ?? 0) - now.getTime();
+    if (left < (this.#o.leaseMs * 2) / 3) {
+      const res = await this.#o.db
+        .updateTable('jobs')
+        .set({ locked_until: new Date(now.getTime() + this.#o.leaseMs), updated_at: now })
+        .where('id', '=', job.id)
+        .where('locked_by', '=', this.workerId)
+        .where('state', '=', 'running')
+        .executeTakeFirst();
+      if (res.numUpdatedRows === 0n) return undefined;
+    }
     return this.#execute(job);
   }
 
