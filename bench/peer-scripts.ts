@@ -5,13 +5,17 @@
  *
  * - ours: the hold (ledger-statements.ts HOLD_CTES) then the charge, one statement each.
  * - Coder: a per-owner advisory lock, then the sum of the owner's active costs against the
- *   allowance, then the new cost (enterprise/coderd/committer.go, in one transaction).
+ *   allowance, then the new cost (enterprise/coderd/committer.go, in one transaction). Each
+ *   owner has 3 active builds; in the throughput run a new build replaces one (inserted
+ *   inactive, so the sum stays over 3 rows, as a user's few workspaces would), in the race
+ *   it adds to them (`:active`), so the allowance binds.
  * - Nova: the reserve/commit quota tables of OpenStack Nova's old quota engine
  *   (nova/db/sqlalchemy/api.py quota_reserve and reservation_commit): lock the usage row,
  *   check in_use + reserved + delta ≤ hard limit, raise `reserved` and insert a reservation;
  *   then lock both again, move the delta from `reserved` to `in_use` and soft-delete it.
  */
 import { ADMISSION_AMOUNT } from './admission.js';
+import { COMMIT_SQL, HOLD_CTES_SQL } from './core-sql.js';
 
 export type Peer = 'ours-hold' | 'coder' | 'nova-reserve' | 'ours' | 'nova';
 export const PEERS: readonly Peer[] = ['ours-hold', 'coder', 'nova-reserve', 'ours', 'nova'];
@@ -33,33 +37,13 @@ const HEAD = `\\set w random(1, :nw) + :base
 \\set amount ${ADMISSION_AMOUNT}
 `;
 
-const OURS_HOLD = `${HEAD}with held as (
-  update wallets set held = held + :amount::int8, updated_at = now()
-  where account_id = :w::text and balance - held >= :amount::int8
-  returning account_id
-), hold as (
-  insert into reservations (id, account_id, amount, state, purpose, resource_id, expires_at, created_at)
-  select gen_random_uuid(), account_id, :amount::int8, 'pending', 'allocation', null::uuid,
-         now() + interval '15 minutes', now()
-  from held
-  returning id
-)
+// The core's statements (core-sql.ts); a refused hold has no row, so count it.
+const OURS_HOLD = `${HEAD}with ${HOLD_CTES_SQL}
 select count(*) as ok, coalesce(min(id::text), '') as id from hold \\gset
 `;
 
 const OURS = `${OURS_HOLD}\\if :ok
-with settled as (
-  update reservations set state = 'committed', settled_at = now(), charged = amount
-  where id = :id::uuid and state = 'pending'
-  returning account_id, amount, charged, resource_id
-), wallet as (
-  update wallets w set balance = w.balance - s.charged, held = w.held - s.amount, updated_at = now()
-  from settled s where w.account_id = s.account_id
-), entry as (
-  insert into ledger_entries (account_id, amount, kind, reservation_id, resource_id, actor_id, note, created_at)
-  select account_id, -charged, 'charge', :id::uuid, resource_id, null, null, now() from settled where charged > 0
-)
-select charged from settled;
+${COMMIT_SQL};
 \\endif
 `;
 
@@ -67,7 +51,7 @@ const CODER = `${HEAD}BEGIN;
 select pg_advisory_xact_lock(:w);
 select coalesce(sum(cost), 0) as consumed from coder_builds where owner = :w and active \\gset
 \\if :consumed + :amount <= :allowance
-insert into coder_builds (owner, cost, active, created_at) values (:w, :amount, true, now());
+insert into coder_builds (owner, cost, active, created_at) values (:w, :amount, :active = 1, now());
 \\endif
 COMMIT;
 `;
@@ -135,7 +119,7 @@ export function overspendSql(peer: Peer, base: number, owners: number, allowance
     return `select count(*)::int as n from nova_quota_usages where project_id > ${base}
       and project_id <= ${base + owners} and (in_use + reserved > hard_limit or reserved < 0)`;
   }
-  return `select count(*)::int as n from wallets where ${ourOwners(base, owners)} and (held < 0 or balance < held)`;
+  return `select count(*)::int as n from wallets where ${ourOwners(base, owners)} and balance < held`;
 }
 
 /** Credits admitted in a race: charged plus still held (ours), costs (Coder), in use plus reserved (Nova). */

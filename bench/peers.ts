@@ -48,7 +48,7 @@ export async function benchPeers(
       pgbench,
       url: db.url,
       script: PEER_SCRIPTS[peer],
-      vars: { base: 0, allowance: PLENTY },
+      vars: { base: 0, allowance: PLENTY, active: 0 },
       wallets: PEER_WALLETS,
       concurrency: PEER_CONCURRENCY,
       seconds,
@@ -64,7 +64,7 @@ export async function benchPeers(
       pgbench,
       url: db.url,
       script: PEER_SCRIPTS[peer],
-      vars: { base: raceBase(peer), allowance: RACE.allowance },
+      vars: { base: raceBase(peer), allowance: RACE.allowance, active: 1 },
       wallets: RACE.owners,
       concurrency: PEER_CONCURRENCY,
       seconds: RACE.seconds,
@@ -99,6 +99,9 @@ async function preparePeers(db: BenchDatabase): Promise<void> {
   );
   if (!seeded?.n) await seedWallets(db, PEER_WALLETS);
   await db.query(PEER_TABLES);
+  // Coder: each owner's 3 active workspaces, the sum its admission reads.
+  await db.query(`insert into coder_builds (owner, cost, active, created_at)
+    select g, ${10}, true, now() from generate_series(1, ${PEER_WALLETS}) g, generate_series(1, 3)`);
   const novaRaces = PEERS.filter((p) => p.startsWith('nova')).map(
     (p) => `union all select ${raceBase(p)} + g, ${RACE.allowance} from generate_series(1, ${RACE.owners}) g`,
   );

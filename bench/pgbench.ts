@@ -10,43 +10,21 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ADMISSION_AMOUNT } from './admission.js';
+import { COMMIT_SQL, RESERVE_SQL } from './core-sql.js';
 import { quantile } from './load.js';
 
 const run = promisify(execFile);
 
 /**
- * One pgbench "transaction" = one admission, as the core runs it (ledger-statements.ts):
- * the hold (one statement), then the charge (one statement), each its own transaction.
- * `:w` is the wallet ("1".."nw"); `\gset` carries the reservation id from one statement to
- * the next, as the core carries it in JavaScript. `HOLD_SQL` is the text the core runs.
+ * One pgbench "transaction" = one admission, as the core runs it: the core's own two
+ * statements (ledger-statements.ts, through core-sql.ts), each its own transaction. `:w` is
+ * the wallet ("1".."nw"); `\gset` carries the reservation id from one statement to the
+ * next, as the core carries it in JavaScript.
  */
 export const ADMISSION_SCRIPT = `\\set w random(1, :nw)
 \\set amount ${ADMISSION_AMOUNT}
-with held as (
-  update wallets set held = held + :amount::int8, updated_at = now()
-  where account_id = :w::text and balance - held >= :amount::int8
-  returning account_id
-), hold as (
-  insert into reservations (id, account_id, amount, state, purpose, resource_id, expires_at, created_at)
-  select gen_random_uuid(), account_id, :amount::int8, 'pending', 'allocation', null::uuid,
-         now() + interval '15 minutes', now()
-  from held
-  returning id
-)
-select id from hold \\gset
-with settled as (
-  update reservations
-  set state = 'committed', settled_at = now(), charged = least(coalesce(null::int8, amount), amount)
-  where id = :id::uuid and state = 'pending'
-  returning account_id, amount, charged, resource_id
-), wallet as (
-  update wallets w set balance = w.balance - s.charged, held = w.held - s.amount, updated_at = now()
-  from settled s where w.account_id = s.account_id
-), entry as (
-  insert into ledger_entries (account_id, amount, kind, reservation_id, resource_id, actor_id, note, created_at)
-  select account_id, -charged, 'charge', :id::uuid, resource_id, null, null, now() from settled where charged > 0
-)
-select charged from settled;
+${RESERVE_SQL} \\gset
+${COMMIT_SQL};
 `;
 
 export type PgbenchMode = 'prepared' | 'extended';

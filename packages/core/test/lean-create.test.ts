@@ -11,9 +11,11 @@ import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type Actor,
+  CreditLedger,
   createSlipway,
   demoProvisioner,
   InsufficientCreditsError,
+  openDatabase,
   type Slipway,
   setFaultHook,
 } from '../src/index.js';
@@ -130,6 +132,22 @@ describe.runIf(engines.includes('postgres'))('named statements on postgres', () 
       );
     } finally {
       await a.close();
+    }
+  });
+
+  it('can be turned off for poolers that cannot keep them', async () => {
+    const scratch = await createTestStorage('postgres');
+    const { url } = scratch;
+    if (!url) throw new Error('postgres storage without a url');
+    storage = await openDatabase({ url, poolSize: 1, namedStatements: false });
+    try {
+      await storage.db.transaction().execute((trx) => new CreditLedger().ensureAccount(trx, 'bob'));
+      const prepared = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(storage.db);
+      expect(prepared.rows).toEqual([]);
+      expect(await new CreditLedger().wallet(storage.db, 'bob')).toMatchObject({ balance: 0 });
+    } finally {
+      await storage.close();
+      storage = scratch;
     }
   });
 });

@@ -15,7 +15,7 @@ export interface ServerConfig {
   port: number;
   host: string;
   /** Where core keeps state: PostgreSQL when DATABASE_URL is set, else PGlite in `dataDir`. */
-  database: { url: string } | { dataDir: string };
+  database: { url: string; namedStatements?: boolean } | { dataDir: string };
   /** Absolute; holds the PGlite database and the generated JWT secret. */
   dataDir: string;
   /** True when no DATABASE_URL is set: the zero-setup PGlite default. */
@@ -96,6 +96,7 @@ const EnvSchema = z.object({
     .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   SLIPWAY_DATA_DIR: z.string().min(1).default('.slipway'),
+  SLIPWAY_PG_NAMED_STATEMENTS: booleanFlag.default(true),
   SLIPWAY_JWT_SECRET: z
     .string()
     .min(MIN_JWT_SECRET_LENGTH, `must be at least ${MIN_JWT_SECRET_LENGTH} characters`)
@@ -159,7 +160,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   return {
     port: e.PORT,
     host: e.HOST,
-    database: embedded ? { dataDir } : { url: e.DATABASE_URL as string },
+    database: embedded
+      ? { dataDir }
+      : { url: e.DATABASE_URL as string, namedStatements: e.SLIPWAY_PG_NAMED_STATEMENTS },
     dataDir,
     embedded,
     jwtSecret,

@@ -124,6 +124,7 @@ export class JobRunner {
       await this.#giveBack(job);
       return undefined;
     }
+    if (job.locked_by !== this.workerId) return undefined; // not claimed for this runner
     // The lease began when the enqueuing transaction started: renew it first if that was long
     // ago, and leave the job alone when another runner took it over meanwhile.
     const now = this.#o.clock.now();

@@ -17,8 +17,12 @@ import type { SlipwayDatabase } from './schema.js';
 import { unpackTemplate } from './unpack-template.js';
 
 export type DatabaseConfig =
-  /** Real PostgreSQL. */
-  | { url: string; poolSize?: number }
+  /**
+   * Real PostgreSQL. `namedStatements` (default true): run the hot statements as named,
+   * prepared ones (prepared.ts); false behind a pooler that cannot keep them (PgBouncer in
+   * transaction mode before 1.21, or without `max_prepared_statements`).
+   */
+  | { url: string; poolSize?: number; namedStatements?: boolean }
   /**
    * PGlite persisted in a directory (locked against a second process). A directory without a
    * database starts from `template`: a `dumpDataDir('gzip')` of a migrated PGlite with its
@@ -65,7 +69,11 @@ export async function openDatabase(config: DatabaseConfig, opts: { migrate?: boo
   return storage;
 }
 
-async function openPostgres(config: { url: string; poolSize?: number }): Promise<SlipwayStorage> {
+async function openPostgres(config: {
+  url: string;
+  poolSize?: number;
+  namedStatements?: boolean;
+}): Promise<SlipwayStorage> {
   // Loaded only here: the embedded default never needs `pg`, and every start would pay for it.
   const { default: pg } = await import('pg');
   const types = {
@@ -79,7 +87,7 @@ async function openPostgres(config: { url: string; poolSize?: number }): Promise
     max: config.poolSize ?? 10,
     types,
     // Hot statements (prepared.ts) run as named statements: parsed and planned once per connection.
-    Client: namedStatementClient(pg.Client),
+    Client: config.namedStatements === false ? pg.Client : namedStatementClient(pg.Client),
   });
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});

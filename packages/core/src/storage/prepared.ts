@@ -22,7 +22,7 @@ export interface Statement<Row> {
 /** A statement named `name` (unique in the process; letters, digits, `.` and `_`). */
 export function statement<Row = Record<string, never>>(name: string, text: string): Statement<Row> {
   if (!/^[\w.]+$/.test(name)) throw new Error(`statement name ${name}: letters, digits, . and _ only`);
-  return { name, text: `${MARK}${name}*/ ${text.replace(/\s+/g, ' ').trim()}` };
+  return { name, text: `${MARK}${name}*/ ${text.trim()}` };
 }
 
 /** Run `s` with positional parameters ($1, $2, ...); its rows. */

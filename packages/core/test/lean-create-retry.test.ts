@@ -1,4 +1,4 @@
-/** Review 10: a retry racing its first request, with credits for one create, is answered as a retry. */
+/** a retry racing its first request, with credits for one create, is answered as a retry. */
 import { describe, expect, it } from 'vitest';
 import { type Actor, createSlipway, demoProvisioner } from '../src/index.js';
 import { createTestStorage } from '../src/testing/index.js';

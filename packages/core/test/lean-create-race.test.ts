@@ -1,4 +1,4 @@
-/** Review 10: concurrent admissions on one wallet never overspend, and the ledger stays balanced. */
+/** concurrent admissions on one wallet never overspend, and the ledger stays balanced. */
 import { describe, expect, it } from 'vitest';
 import { type Actor, createSlipway, demoProvisioner, InsufficientCreditsError } from '../src/index.js';
 import { createTestStorage } from '../src/testing/index.js';

@@ -1,7 +1,7 @@
 /**
- * Review 10: the lease of a job enqueued claimed starts at the create's `now`, taken before
+ * The lease of a job enqueued claimed starts at the create's `now`, taken before
  * its transaction; a transaction slower than the lease commits a job whose lease has already
- * run out, and another replica takes it over while the living request runs it too.
+ * run out, and another replica takes it over while the living request runs it too, unless `adopt` renews the lease first (it does).
  */
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
