@@ -148,7 +148,8 @@ export {
   type ListResourcesQuery,
   type ResourcePage,
   resourceCursor,
-} from './resources/resource-repository.js';
+  resourceListQuery,
+} from './resources/resource-list.js';
 export { ResourceService, type ResourceServiceDeps } from './resources/resource-service.js';
 export { activeJobCount, ResourceWorkflows } from './resources/resource-workflows.js';
 export type { WorkerDeps } from './resources/worker-deps.js';
