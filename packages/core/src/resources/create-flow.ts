@@ -17,6 +17,7 @@ import type { CreditLedger } from '../ledger/ledger.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import { jsonb, pgErrorCode } from '../storage/executor.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
+import { uuidv7 } from '../util/uuidv7.js';
 import { type AwaitDeps, awaitSettled, type WaitOptions } from './await-settled.js';
 import { answerRetry, type PrepareDeps, type PreparedCreate, prepareCreate, storedFailure } from './create-request.js';
 import type { ResourceJobs } from './jobs/resource-jobs.js';
@@ -85,8 +86,9 @@ export async function createResource(
   const p = await prepareCreate(d, input);
   const { db, ledger, events, clock, policy } = d;
   const requestId = p.input.requestId ?? randomUUID();
-  const resourceId = randomUUID();
-  const reservationId = randomUUID();
+  // Time-ordered: new keys append to their indexes instead of landing anywhere (util/uuidv7.ts).
+  const resourceId = uuidv7();
+  const reservationId = uuidv7();
   const now = clock.now();
 
   let created: { row: ResourceRow; jobId?: number | undefined };
