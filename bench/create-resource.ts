@@ -107,6 +107,10 @@ export interface CreateResourceOptions {
   warmupMs: number;
   durationMs: number;
   progress: (line: string) => void;
+  /** Distinguishes the accounts and request ids of repeated runs on one database. */
+  label?: string;
+  /** Called as each measured segment starts (after its warm-up and account funding). */
+  onMeasure?: () => void;
 }
 
 export async function benchCreateResource(opts: CreateResourceOptions): Promise<CreateResourceRun[]> {
@@ -131,7 +135,7 @@ export async function benchCreateResource(opts: CreateResourceOptions): Promise<
       const warmRate = new Map<CreatePath, number>();
       for (const [i, path] of order.entries()) {
         if (path === undefined) continue;
-        const tag = `${opts.engine}-${path}-c${concurrency}-${i}`;
+        const tag = `${opts.label ?? ''}${opts.engine}-${path}-c${concurrency}-${i}`;
         const op = path === 'core' ? coreCreate(app, tag) : graphqlCreate(app, tag);
         await sql`vacuum`.execute(opts.storage.db);
         if (!warmRate.has(path)) {
@@ -152,6 +156,7 @@ export async function benchCreateResource(opts: CreateResourceOptions): Promise<
         const floor = ACCOUNTS_PER_WORKER_SECOND * concurrency * (durationMs / 1000);
         const supply = new AccountSupply(app, secret, `m-${tag}`);
         await supply.add(Math.ceil(Math.max((4 * expected) / CREATES_PER_ACCOUNT, floor)));
+        opts.onMeasure?.();
         const run = await sampleClosedLoop({ concurrency, warmupMs: 0, durationMs, op: () => op(supply) });
         if (run.exhausted) opts.progress(`  note: ${tag} used up its ${supply.accounts} accounts early`);
         samples.set(path, [...(samples.get(path) ?? []), run]);

@@ -8,7 +8,9 @@
  * Knobs (environment):
  *   BENCH_SECONDS         measured seconds per cell (default 5)
  *   BENCH_WARMUP_SECONDS  warm-up before each core cell (default 1)
- *   BENCH_ONLY            startup | admission | create-resource | qemu (default: all; qemu only where it runs)
+ *   BENCH_ONLY            startup | admission | create-resource | qemu | scale (default: all; qemu only where it runs)
+ *   BENCH_SCALE_RESOURCES resources the scale section grows to, from 10k (default 100000; 1000000 for the full picture)
+ *   BENCH_SCALE_REPS      timed repetitions of each read in the scale section (default 30)
  *   BENCH_STARTUP_RUNS    processes started per start-up kind (default 5)
  *   BENCH_QEMU_RUNS       VMs per allocate kind and attach/detach cycles per device (default 5)
  *   SLIPWAY_TEST_GUEST_DIR the test guest (default .cache/test-guest; scripts/ci-build-guest.sh)
@@ -46,6 +48,7 @@ import {
 } from './pgbench.js';
 import { benchQemu, defaultGuestDir, type QemuSection, qemuMissing } from './qemu.js';
 import { type AdmissionRow, type BenchReport, renderMarkdown } from './report.js';
+import { benchScale, type ScaleSection } from './scale.js';
 import { type Settings, settingsFromEnv } from './settings.js';
 import { benchStartup, startupMissing } from './startup.js';
 import type { StartupSection } from './startup-report.js';
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
   let postgres: BenchReport['environment']['postgres'] = null;
   let startup: StartupSection | null = null;
   let qemu: QemuSection | null = null;
+  let scale: ScaleSection | null = null;
   try {
     postgres = db ? await db.serverInfo() : null;
     // First, while nothing of the benchmark's own load lingers.
@@ -103,6 +107,7 @@ async function main(): Promise<void> {
       invariants = await checkLedgerInvariants(db);
     }
     if (db && settings.createResource) createResource.push(...(await createResourceSection(db, settings)));
+    if (settings.scale) scale = await scaleSection(settings);
   } finally {
     removeDrop();
     await db?.drop();
@@ -128,6 +133,7 @@ async function main(): Promise<void> {
     startup,
     qemu,
     qemuSkipped,
+    scale,
   };
   const markdown = renderMarkdown(report);
   process.stdout.write(`\n${markdown}\n`);
@@ -138,6 +144,9 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   progress(`wrote ${relative(ROOT, file)} and bench-results/latest.json`);
   const i = invariants;
+  if (scale && scale.invariantProblems.length > 0) {
+    throw new Error(`ledger invariants were violated in the scale section: ${scale.invariantProblems[0]}`);
+  }
   if (i && (i.balanceMismatches > 0 || i.heldMismatches > 0 || i.committed !== i.charges)) {
     throw new Error('ledger invariants were violated during the admission runs (see the report)');
   }
@@ -184,6 +193,25 @@ async function createResourceSection(db: BenchDatabase, settings: Settings): Pro
     await rm(dataDir, { recursive: true, force: true });
   }
   return runs;
+}
+
+/** Its own database: the other sections' rows would blur the sizes it seeds. */
+async function scaleSection(settings: Settings): Promise<ScaleSection> {
+  const db = await createBenchDatabase();
+  const removeDrop = onInterrupt(() => db.drop());
+  try {
+    return await benchScale({
+      db,
+      resources: settings.scaleResources,
+      reps: settings.scaleReps,
+      createSeconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+      progress,
+    });
+  } finally {
+    removeDrop();
+    await db.drop();
+  }
 }
 
 async function startupSection(settings: Settings): Promise<StartupSection> {

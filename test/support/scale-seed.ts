@@ -1,7 +1,7 @@
 /**
  * Seed a large, realistic table by SQL (the list-plan test and `npm run bench` scale section):
  * `users` accounts, one of which owns `bigOwnerShare` of the resources, the rest spread
- * evenly; created_at over the past year with time-ordered (UUIDv7) ids as the core makes
+ * evenly; created_at every 30 s from a year ago, with time-ordered (UUIDv7) ids as the core makes
  * them; about `eventsPerResource` events each. Every resource is settled the way the core
  * settles it, so the ledger invariants hold: a committed hold with one charge (or a released
  * one, uncharged, for an allocation that failed), and a grant per user that covers it all.
@@ -10,7 +10,10 @@ import type { SlipwayDatabase } from '@slipway/core';
 import { type Kysely, sql } from 'kysely';
 
 export interface ScaleSeedOptions {
+  /** Resources in the table after seeding. */
   resources: number;
+  /** Resources a previous `seedScale` left (default 0): this one adds the rest, with the same users. */
+  from?: number;
   users?: number;
   /** Share of all resources owned by one account (`bigOwner`). Default 0.1. */
   bigOwnerShare?: number;
@@ -37,6 +40,7 @@ const UUIDV7_SQL = sql`
 
 export async function seedScale(db: Kysely<SlipwayDatabase>, options: ScaleSeedOptions): Promise<ScaleSeed> {
   const n = options.resources;
+  const from = options.from ?? 0;
   const users = options.users ?? 1_000;
   const bigEvery = Math.max(1, Math.round(1 / (options.bigOwnerShare ?? 0.1)));
   const events = options.eventsPerResource ?? 5;
@@ -49,15 +53,16 @@ export async function seedScale(db: Kysely<SlipwayDatabase>, options: ScaleSeedO
       select case when u = 0 then ${bigOwner} else 'scale-user-' || u end, 'user'
       from generate_series(0, ${users - 1}::int) u on conflict do nothing`.execute(c);
     // Statuses in the mix a long-lived install has: most released, some running.
+    // One row every 30 s from a year ago: a million fit, and a later seed appends newer rows.
     await sql`create temp table scale_rows as
-      select i, ts, pg_temp.uuidv7_at(ts) as id, gen_random_uuid() as reservation_id,
+      select i, ts, pg_temp.uuidv7_at(ts) as id, pg_temp.uuidv7_at(ts) as reservation_id,
         case when i % ${bigEvery} = 0 then ${bigOwner} else 'scale-user-' || (1 + (i * 7919) % ${users - 1}::int) end as owner_id,
         (array['demo','pool','qemu','digitalocean'])[1 + (i * 31) % 4] as provisioner,
         case when i % 20 < 4 then 'RUNNING' when i % 20 = 4 then 'STOPPED' when i % 20 = 5 then 'FAILED'
              when i % 20 = 6 then 'EXPIRED' else 'RELEASED' end as status,
         10 + (i % 7) * 10 as price
-      from (select i, date_trunc('milliseconds', now() - interval '365 days' + (i::float8 / ${n}::int) * interval '365 days') as ts
-            from generate_series(1, ${n}::int) i) s`.execute(c);
+      from (select i, date_trunc('milliseconds', now() - interval '365 days' + i * interval '30 seconds') as ts
+            from generate_series(${from + 1}::int, ${n}::int) i) s`.execute(c);
     await sql`insert into reservations (id, account_id, amount, state, resource_id, charged, expires_at, created_at, settled_at)
       select reservation_id, owner_id, price, case when status = 'FAILED' then 'released' else 'committed' end, id,
         case when status = 'FAILED' then null else price end, ts + interval '10 minutes', ts, ts + interval '1 second'
@@ -72,7 +77,8 @@ export async function seedScale(db: Kysely<SlipwayDatabase>, options: ScaleSeedO
     await sql`insert into ledger_entries (account_id, amount, kind, reservation_id, resource_id, created_at)
       select owner_id, -price, 'charge', reservation_id, id, ts from scale_rows where status <> 'FAILED'`.execute(c);
     await sql`insert into ledger_entries (account_id, amount, kind, note)
-      select a.id, coalesce(sum(r.price) filter (where r.status <> 'FAILED'), 0) + 100000, 'grant', 'scale seed'
+      select a.id, coalesce(sum(r.price) filter (where r.status <> 'FAILED'), 0) + ${from === 0 ? 100_000 : 0}::int8,
+        'grant', 'scale seed'
       from accounts a left join scale_rows r on r.owner_id = a.id where a.id like 'scale-%' group by a.id`.execute(c);
     await sql`insert into wallets (account_id, balance, held)
       select account_id, sum(amount), 0 from ledger_entries where account_id like 'scale-%' group by account_id

@@ -1,0 +1,215 @@
+/**
+ * `BENCH_ONLY=scale`: the reads users make most, and createResource, as the tables grow. The
+ * table is seeded by SQL in steps (10k, then BENCH_SCALE_RESOURCES: 100k by default, 1M for
+ * the full picture), 1,000 users with one owning 10%, about 5 events per resource, the ledger
+ * invariants checked at every size. At each size: every list the API offers, first page and
+ * deep page, through the core as a resolver calls it (median of BENCH_SCALE_REPS), then
+ * createResource through the core for BENCH_SECONDS, with the statements it spends its time
+ * in (to explain a create that slows as tables grow).
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  type Actor,
+  type EventQuery,
+  type ListResourcesQuery,
+  resourceCursor,
+  type SlipwayDatabase,
+  type SlipwayStorage,
+} from '@slipway/core';
+import { type App, createApp, loadConfig } from '@slipway/server';
+import { type Kysely, sql } from 'kysely';
+import { scaleInvariantProblems, seedScale } from '../test/support/scale-seed.js';
+import { benchCreateResource } from './create-resource.js';
+import type { BenchDatabase } from './database.js';
+import { quantile } from './load.js';
+import { type StatementTimes, statementTimer } from './statement-timer.js';
+
+export interface ScaleReadRow {
+  name: string;
+  /** Median and 95th percentile ms per size, in `sizes` order. */
+  p50Ms: number[];
+  p95Ms: number[];
+}
+
+export interface ScaleCreate {
+  size: number;
+  opsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Where a create's database time goes: mean ms per create, by statement. */
+  statements: StatementTimes;
+}
+
+export interface ScaleSection {
+  sizes: number[];
+  seedSeconds: number[];
+  reps: number;
+  reads: ScaleReadRow[];
+  creates: ScaleCreate[];
+  invariantProblems: string[];
+}
+
+export interface ScaleOptions {
+  db: BenchDatabase;
+  resources: number;
+  reps: number;
+  createSeconds: number;
+  warmupSeconds: number;
+  progress: (line: string) => void;
+}
+
+export const scaleSizes = (resources: number): number[] => [...new Set([Math.min(10_000, resources), resources])];
+
+export async function benchScale(opts: ScaleOptions): Promise<ScaleSection> {
+  const sizes = scaleSizes(opts.resources);
+  const section: ScaleSection = {
+    sizes,
+    seedSeconds: [],
+    reps: opts.reps,
+    reads: [],
+    creates: [],
+    invariantProblems: [],
+  };
+  const storage = await opts.db.open(10);
+  try {
+    let seeded = 0;
+    for (const [column, size] of sizes.entries()) {
+      const t0 = performance.now();
+      const seed = await seedScale(storage.db, { resources: size, from: seeded });
+      seeded = size;
+      await opts.db.vacuum();
+      section.seedSeconds.push((performance.now() - t0) / 1000);
+      opts.progress(
+        `scale: seeded ${size.toLocaleString('en-US')} resources in ${section.seedSeconds.at(-1)?.toFixed(0)} s`,
+      );
+      const problems = await scaleInvariantProblems(storage.db);
+      section.invariantProblems.push(...problems.map((p) => `${size}: ${p}`));
+      await readsAt(storage, seed.bigOwner, opts, column, section.reads);
+      section.creates.push(await createsAt(storage, size, opts));
+    }
+  } finally {
+    await storage.close();
+  }
+  return section;
+}
+
+type Read = (app: App) => Promise<unknown>;
+
+async function readsAt(
+  storage: SlipwayStorage,
+  bigOwner: string,
+  opts: ScaleOptions,
+  column: number,
+  rows: ScaleReadRow[],
+): Promise<void> {
+  const app = await createApp(benchConfig(), { database: storage, start: false });
+  try {
+    for (const [name, read] of Object.entries(await readCases(storage.db, bigOwner, app))) {
+      const times: number[] = [];
+      for (let i = 0; i < 3 + opts.reps; i++) {
+        const t = performance.now();
+        await read(app);
+        if (i >= 3) times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      const row = rows.find((r) => r.name === name) ?? { name, p50Ms: [], p95Ms: [] };
+      if (!rows.includes(row)) rows.push(row);
+      row.p50Ms[column] = quantile(times, 0.5);
+      row.p95Ms[column] = quantile(times, 0.95);
+    }
+  } finally {
+    await app.close();
+  }
+  opts.progress(`scale: ${rows.length} reads timed`);
+}
+
+/** Every list the API offers, as its resolvers call the core; deep pages start halfway down. */
+async function readCases(db: Kysely<SlipwayDatabase>, bigOwner: string, app: App): Promise<Record<string, Read>> {
+  const user: Actor = { id: bigOwner, role: 'user' };
+  const admin: Actor = { id: 'scale-admin', role: 'admin' };
+  const middle = async (ownerId?: string) => {
+    const scoped = db
+      .selectFrom('resources')
+      .$if(ownerId !== undefined, (q) => q.where('owner_id', '=', ownerId ?? ''));
+    const { n } = await scoped.select(sql<number>`count(*) / 2`.as('n')).executeTakeFirstOrThrow();
+    const row = await scoped
+      .select(['created_at', 'id'])
+      .orderBy('created_at')
+      .offset(Number(n))
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    return resourceCursor({ createdAt: row.created_at, id: row.id });
+  };
+  const ownDeep = await middle(bigOwner);
+  const adminDeep = await middle();
+  const page50 = await cursorAfterPages(app, admin, 49);
+  const seq = await db
+    .selectFrom('events')
+    .select(sql<number>`(min(seq) + max(seq)) / 2`.as('mid'))
+    .where('owner_id', '=', bigOwner)
+    .executeTakeFirstOrThrow();
+  const list = (actor: Actor, q: ListResourcesQuery) => (a: App) => a.slipway.resources.list(actor, q);
+  const events = (actor: Actor, q: EventQuery) => (a: App) => a.slipway.eventService.list(actor, q);
+  return {
+    'own: first page': list(user, {}),
+    'own: deep page': list(user, { after: ownDeep }),
+    'own: status RUNNING': list(user, { status: ['RUNNING'] }),
+    'own: status RUNNING, deep': list(user, { status: ['RUNNING'], after: ownDeep }),
+    'own: status RUNNING,STOPPED,FAILED': list(user, { status: ['RUNNING', 'STOPPED', 'FAILED'] }),
+    'own: provisioner pool': list(user, { provisioner: 'pool' }),
+    'own: pool + RUNNING': list(user, { provisioner: 'pool', status: ['RUNNING'] }),
+    'admin: first page': list(admin, {}),
+    'admin: deep page (halfway)': list(admin, { after: adminDeep }),
+    'admin: page 50': list(admin, { after: page50 }),
+    'admin: status RUNNING': list(admin, { status: ['RUNNING'] }),
+    'admin: status RUNNING,STOPPED': list(admin, { status: ['RUNNING', 'STOPPED'] }),
+    'admin: provisioner pool': list(admin, { provisioner: 'pool' }),
+    'admin: pool + RUNNING': list(admin, { provisioner: 'pool', status: ['RUNNING'] }),
+    'admin: ownerId (big owner)': list(admin, { ownerId: bigOwner }),
+    'events: own first page': events(user, {}),
+    'events: own deep (after halfway)': events(user, { after: Number(seq.mid) }),
+    'events: admin first page': events(admin, {}),
+    me: (a) => a.slipway.accounts.me(user),
+  };
+}
+
+async function cursorAfterPages(app: App, actor: Actor, pages: number): Promise<string | undefined> {
+  let after: string | undefined;
+  for (let i = 0; i < pages; i++) {
+    const page = await app.slipway.resources.list(actor, after ? { after } : {});
+    after = page.endCursor ?? after;
+  }
+  return after;
+}
+
+async function createsAt(storage: SlipwayStorage, size: number, opts: ScaleOptions): Promise<ScaleCreate> {
+  const timer = statementTimer();
+  const [run] = await benchCreateResource({
+    engine: 'postgres',
+    storage: { ...storage, db: storage.db.withPlugin(timer.plugin) },
+    concurrencies: [1],
+    paths: ['core'],
+    warmupMs: opts.warmupSeconds * 1000,
+    durationMs: opts.createSeconds * 1000,
+    progress: opts.progress,
+    onMeasure: timer.reset,
+    label: `s${size}-`,
+  });
+  if (!run) throw new Error('createResource did not run');
+  return {
+    size,
+    opsPerSecond: run.result.opsPerSecond,
+    p50Ms: run.result.p50Ms,
+    p99Ms: run.result.p99Ms,
+    statements: timer.perOp(run.result.ops),
+  };
+}
+
+function benchConfig() {
+  return loadConfig({
+    SLIPWAY_JWT_SECRET: 'scale-bench-secret-scale-bench-secret',
+    LOG_LEVEL: 'silent',
+    PROVISIONER_DEMO: 'true',
+    SLIPWAY_DATA_DIR: '/nonexistent/slipway-bench-never-used',
+  });
+}
