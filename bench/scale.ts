@@ -42,6 +42,8 @@ export interface ScaleCreate {
 
 export interface ScaleSection {
   sizes: number[];
+  /** MB on disk (table + indexes + TOAST) of each big table, per size. */
+  megabytes: Record<string, number[]>;
   seedSeconds: number[];
   reps: number;
   reads: ScaleReadRow[];
