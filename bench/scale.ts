@@ -66,6 +66,7 @@ export async function benchScale(opts: ScaleOptions): Promise<ScaleSection> {
   const sizes = scaleSizes(opts.resources);
   const section: ScaleSection = {
     sizes,
+    megabytes: {},
     seedSeconds: [],
     reps: opts.reps,
     reads: [],
@@ -88,6 +89,10 @@ export async function benchScale(opts: ScaleOptions): Promise<ScaleSection> {
       section.invariantProblems.push(...problems.map((p) => `${size}: ${p}`));
       await readsAt(storage, seed.bigOwner, opts, column, section.reads);
       section.creates.push(await createsAt(storage, size, opts));
+      for (const [table, mb] of Object.entries(await tableMegabytes(storage.db))) {
+        section.megabytes[table] ??= [];
+        (section.megabytes[table] as number[])[column] = mb;
+      }
     }
   } finally {
     await storage.close();
@@ -205,6 +210,20 @@ async function createsAt(storage: SlipwayStorage, size: number, opts: ScaleOptio
     p99Ms: run.result.p99Ms,
     statements: timer.perOp(run.result.ops),
   };
+}
+
+const BIG_TABLES = ['resources', 'events', 'ledger_entries', 'reservations', 'jobs'] as const;
+
+async function tableMegabytes(db: Kysely<SlipwayDatabase>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const table of BIG_TABLES) {
+    const { rows } = await sql<{ total: number; indexes: number }>`
+      select pg_total_relation_size(${table}::regclass) / 1048576.0 as total,
+        pg_indexes_size(${table}::regclass) / 1048576.0 as indexes`.execute(db);
+    out[table] = Number(rows[0]?.total ?? 0);
+    out[`${table} (indexes)`] = Number(rows[0]?.indexes ?? 0);
+  }
+  return out;
 }
 
 function benchConfig() {
