@@ -24,6 +24,8 @@ export interface CreateResourceRun {
   concurrency: number;
   result: LoadResult;
   accounts: number;
+  /** The raw measurements behind `result` (to merge runs; left out of the JSON report). */
+  samples?: LoadSamples[];
 }
 
 /** standard pricing: 512/512×5 + 10/10×2 + 1×10 = 17 credits a create. */
@@ -107,6 +109,8 @@ export interface CreateResourceOptions {
   warmupMs: number;
   durationMs: number;
   progress: (line: string) => void;
+  /** Keep the raw latencies in each run's `samples`. */
+  keepSamples?: boolean;
   /** Distinguishes the accounts and request ids of repeated runs on one database. */
   label?: string;
   /** Called as each measured segment starts (after its warm-up and account funding). */
@@ -168,7 +172,14 @@ export async function benchCreateResource(opts: CreateResourceOptions): Promise<
           `createResource ${opts.engine} ${path} c=${concurrency}: ${result.opsPerSecond.toFixed(0)}/s ` +
             `(p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms)`,
         );
-        runs.push({ engine: opts.engine, path, concurrency, result, accounts: accounts.get(path) ?? 0 });
+        runs.push({
+          engine: opts.engine,
+          path,
+          concurrency,
+          result,
+          accounts: accounts.get(path) ?? 0,
+          ...(opts.keepSamples ? { samples: samples.get(path) ?? [] } : {}),
+        });
       }
     }
   } finally {

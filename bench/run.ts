@@ -197,11 +197,17 @@ async function createResourceSection(db: BenchDatabase, settings: Settings): Pro
 
 /** Its own database: the other sections' rows would blur the sizes it seeds. */
 async function scaleSection(settings: Settings): Promise<ScaleSection> {
-  const db = await createBenchDatabase();
-  const removeDrop = onInterrupt(() => db.drop());
+  const dbs: BenchDatabase[] = [];
+  const removeDrop = onInterrupt(async () => {
+    await Promise.allSettled(dbs.map((db) => db.drop()));
+  });
   try {
     return await benchScale({
-      db,
+      createDatabase: async () => {
+        const db = await createBenchDatabase();
+        dbs.push(db);
+        return db;
+      },
       resources: settings.scaleResources,
       reps: settings.scaleReps,
       createSeconds: settings.seconds,
@@ -210,7 +216,7 @@ async function scaleSection(settings: Settings): Promise<ScaleSection> {
     });
   } finally {
     removeDrop();
-    await db.drop();
+    await Promise.allSettled(dbs.map((db) => db.drop()));
   }
 }
 

@@ -28,6 +28,7 @@ export function renderScale(s: ScaleSection): string[] {
     `|---|${sizes.map(() => '---:').join('|')}|`,
     `| creates/s | ${s.creates.map((c) => c.opsPerSecond.toFixed(0)).join(' | ')} |`,
     `| p50 / p99 ms | ${s.creates.map((c) => `${ms(c.p50Ms)} / ${ms(c.p99Ms)}`).join(' | ')} |`,
+    `| shared-buffer blocks per create (of them read in) | ${s.creates.map((c) => `${c.blocksPerOp.toFixed(0)} (${c.readsPerOp.toFixed(1)})`).join(' | ')} |`,
     `| p50 ÷ p50 at ${sizes[0]} | ${s.creates.map((c) => (c.p50Ms / (s.creates[0]?.p50Ms ?? c.p50Ms)).toFixed(2)).join(' | ')} |`,
     '',
     'Where the database time goes while creating (ms per create, statements per create, by statement; ' +

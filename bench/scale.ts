@@ -36,7 +36,10 @@ export interface ScaleCreate {
   opsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  /** Where a create's database time goes: mean ms per create, by statement. */
+  /** Shared-buffer block accesses per create (pg_stat_database: hits + reads), and of them reads. */
+  blocksPerOp: number;
+  readsPerOp: number;
+  /** Where the database time goes: mean ms per create, by statement. */
   statements: StatementTimes;
 }
 
@@ -52,7 +55,8 @@ export interface ScaleSection {
 }
 
 export interface ScaleOptions {
-  db: BenchDatabase;
+  /** A new throwaway database (one per size; the caller drops them via `onCreated`). */
+  createDatabase: () => Promise<BenchDatabase>;
   resources: number;
   reps: number;
   createSeconds: number;
@@ -62,6 +66,11 @@ export interface ScaleOptions {
 
 export const scaleSizes = (resources: number): number[] => [...new Set([Math.min(10_000, resources), resources])];
 
+/**
+ * One database per size, seeded and timed for reads; then createResource on each, in the
+ * mirrored order small, large, large, small (half the seconds each), so a machine that gets
+ * busier or quieter meanwhile weighs on both sizes alike.
+ */
 export async function benchScale(opts: ScaleOptions): Promise<ScaleSection> {
   const sizes = scaleSizes(opts.resources);
   const section: ScaleSection = {
@@ -73,14 +82,15 @@ export async function benchScale(opts: ScaleOptions): Promise<ScaleSection> {
     creates: [],
     invariantProblems: [],
   };
-  const storage = await opts.db.open(10);
-  try {
-    let seeded = 0;
-    for (const [column, size] of sizes.entries()) {
+  const dbs: BenchDatabase[] = [];
+  for (const [column, size] of sizes.entries()) {
+    const db = await opts.createDatabase();
+    dbs.push(db);
+    const storage = await db.open(10);
+    try {
       const t0 = performance.now();
-      const seed = await seedScale(storage.db, { resources: size, from: seeded });
-      seeded = size;
-      await opts.db.vacuum();
+      const seed = await seedScale(storage.db, { resources: size });
+      await db.vacuum();
       section.seedSeconds.push((performance.now() - t0) / 1000);
       opts.progress(
         `scale: seeded ${size.toLocaleString('en-US')} resources in ${section.seedSeconds.at(-1)?.toFixed(0)} s`,
@@ -88,14 +98,27 @@ export async function benchScale(opts: ScaleOptions): Promise<ScaleSection> {
       const problems = await scaleInvariantProblems(storage.db);
       section.invariantProblems.push(...problems.map((p) => `${size}: ${p}`));
       await readsAt(storage, seed.bigOwner, opts, column, section.reads);
-      section.creates.push(await createsAt(storage, size, opts));
       for (const [table, mb] of Object.entries(await tableMegabytes(storage.db))) {
         section.megabytes[table] ??= [];
         (section.megabytes[table] as number[])[column] = mb;
       }
+    } finally {
+      await storage.close();
     }
-  } finally {
-    await storage.close();
+  }
+  const order = [...sizes.keys(), ...[...sizes.keys()].reverse()];
+  const segments = new Map<number, CreateSegment[]>();
+  for (const [i, column] of order.entries()) {
+    const db = dbs[column] as BenchDatabase;
+    const segment = await createSegment(db, `s${i}-`, opts);
+    segments.set(column, [...(segments.get(column) ?? []), segment]);
+  }
+  for (const [column, size] of sizes.entries()) {
+    section.creates.push(mergeSegments(size, segments.get(column) ?? []));
+    const c = section.creates.at(-1);
+    opts.progress(
+      `scale: create at ${size}: p50 ${c?.p50Ms.toFixed(1)} ms, ${c?.blocksPerOp.toFixed(0)} blocks/create`,
+    );
   }
   return section;
 }
@@ -189,26 +212,80 @@ async function cursorAfterPages(app: App, actor: Actor, pages: number): Promise<
   return after;
 }
 
-async function createsAt(storage: SlipwayStorage, size: number, opts: ScaleOptions): Promise<ScaleCreate> {
+interface CreateSegment {
+  latenciesMs: number[];
+  windowMs: number;
+  ops: number;
+  blocks: number;
+  reads: number;
+  statements: StatementTimes;
+}
+
+/** createResource through the core for half of BENCH_SECONDS, with its statements and block counts. */
+async function createSegment(db: BenchDatabase, label: string, opts: ScaleOptions): Promise<CreateSegment> {
   const timer = statementTimer();
-  const [run] = await benchCreateResource({
-    engine: 'postgres',
-    storage: { ...storage, db: storage.db.withPlugin(timer.plugin) },
-    concurrencies: [1],
-    paths: ['core'],
-    warmupMs: opts.warmupSeconds * 1000,
-    durationMs: opts.createSeconds * 1000,
-    progress: opts.progress,
-    onMeasure: timer.reset,
-    label: `s${size}-`,
-  });
+  const storage = await db.open(10);
+  let run: Awaited<ReturnType<typeof benchCreateResource>>[number] | undefined;
+  const before = await blockCounts(db);
+  try {
+    [run] = await benchCreateResource({
+      engine: 'postgres',
+      storage: { ...storage, db: storage.db.withPlugin(timer.plugin) },
+      concurrencies: [1],
+      paths: ['core'],
+      warmupMs: opts.warmupSeconds * 1000,
+      durationMs: (opts.createSeconds * 1000) / 2,
+      progress: () => {},
+      onMeasure: timer.reset,
+      label,
+      keepSamples: true,
+    });
+  } finally {
+    // Closed connections have flushed their statistics: the block counts are complete.
+    await storage.close();
+  }
   if (!run) throw new Error('createResource did not run');
+  const after = await blockCounts(db);
+  const ops = run.result.ops;
+  return {
+    latenciesMs: (run.samples ?? []).flatMap((s) => s.latenciesMs),
+    windowMs: run.result.seconds * 1000,
+    ops,
+    // Warm-up and account funding are in these counts too: a fixed share at every size.
+    blocks: after.blocks - before.blocks,
+    reads: after.reads - before.reads,
+    statements: timer.perOp(ops),
+  };
+}
+
+async function blockCounts(db: BenchDatabase): Promise<{ blocks: number; reads: number }> {
+  const [row] = await db.query<{ hit: string; read: string }>(
+    'select blks_hit as hit, blks_read as read from pg_stat_database where datname = current_database()',
+  );
+  return { blocks: Number(row?.hit ?? 0) + Number(row?.read ?? 0), reads: Number(row?.read ?? 0) };
+}
+
+function mergeSegments(size: number, segments: readonly CreateSegment[]): ScaleCreate {
+  const latencies = segments.flatMap((s) => s.latenciesMs).sort((a, b) => a - b);
+  const ops = segments.reduce((t, s) => t + s.ops, 0);
+  const windowMs = segments.reduce((t, s) => t + s.windowMs, 0);
+  const statements = new Map<string, { msPerOp: number; perOp: number }>();
+  for (const s of segments) {
+    for (const st of s.statements) {
+      const acc = statements.get(st.key) ?? { msPerOp: 0, perOp: 0 };
+      acc.msPerOp += (st.msPerOp * s.ops) / Math.max(ops, 1);
+      acc.perOp += (st.perOp * s.ops) / Math.max(ops, 1);
+      statements.set(st.key, acc);
+    }
+  }
   return {
     size,
-    opsPerSecond: run.result.opsPerSecond,
-    p50Ms: run.result.p50Ms,
-    p99Ms: run.result.p99Ms,
-    statements: timer.perOp(run.result.ops),
+    opsPerSecond: ops / (windowMs / 1000),
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
+    blocksPerOp: segments.reduce((t, s) => t + s.blocks, 0) / Math.max(ops, 1),
+    readsPerOp: segments.reduce((t, s) => t + s.reads, 0) / Math.max(ops, 1),
+    statements: [...statements.entries()].map(([key, v]) => ({ key, ...v })).sort((a, b) => b.msPerOp - a.msPerOp),
   };
 }
 
