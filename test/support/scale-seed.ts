@@ -56,8 +56,8 @@ export async function seedScale(db: Kysely<SlipwayDatabase>, options: ScaleSeedO
     // One row every 30 s from a year ago: a million fit, and a later seed appends newer rows.
     await sql`create temp table scale_rows as
       select i, ts, pg_temp.uuidv7_at(ts) as id, pg_temp.uuidv7_at(ts) as reservation_id,
-        case when i % ${bigEvery} = 0 then ${bigOwner} else 'scale-user-' || (1 + (i * 7919) % ${users - 1}::int) end as owner_id,
-        (array['demo','pool','qemu','digitalocean'])[1 + (i * 31) % 4] as provisioner,
+        case when i % ${bigEvery} = 0 then ${bigOwner} else 'scale-user-' || (1 + (i::int8 * 7919) % ${users - 1}::int) end as owner_id,
+        (array['demo','pool','qemu','digitalocean'])[(1 + (i::int8 * 31) % 4)::int] as provisioner,
         case when i % 20 < 4 then 'RUNNING' when i % 20 = 4 then 'STOPPED' when i % 20 = 5 then 'FAILED'
              when i % 20 = 6 then 'EXPIRED' else 'RELEASED' end as status,
         10 + (i % 7) * 10 as price
