@@ -24,6 +24,8 @@ export interface CreateResourceRun {
   concurrency: number;
   result: LoadResult;
   accounts: number;
+  /** The raw measurements behind `result` (to merge runs; left out of the JSON report). */
+  samples?: LoadSamples[];
 }
 
 /** standard pricing: 512/512×5 + 10/10×2 + 1×10 = 17 credits a create. */
@@ -107,6 +109,12 @@ export interface CreateResourceOptions {
   warmupMs: number;
   durationMs: number;
   progress: (line: string) => void;
+  /** Keep the raw latencies in each run's `samples`. */
+  keepSamples?: boolean;
+  /** Distinguishes the accounts and request ids of repeated runs on one database. */
+  label?: string;
+  /** Called as each measured segment starts (after its warm-up and account funding). */
+  onMeasure?: () => void;
 }
 
 export async function benchCreateResource(opts: CreateResourceOptions): Promise<CreateResourceRun[]> {
@@ -131,7 +139,7 @@ export async function benchCreateResource(opts: CreateResourceOptions): Promise<
       const warmRate = new Map<CreatePath, number>();
       for (const [i, path] of order.entries()) {
         if (path === undefined) continue;
-        const tag = `${opts.engine}-${path}-c${concurrency}-${i}`;
+        const tag = `${opts.label ?? ''}${opts.engine}-${path}-c${concurrency}-${i}`;
         const op = path === 'core' ? coreCreate(app, tag) : graphqlCreate(app, tag);
         await sql`vacuum`.execute(opts.storage.db);
         if (!warmRate.has(path)) {
@@ -152,6 +160,7 @@ export async function benchCreateResource(opts: CreateResourceOptions): Promise<
         const floor = ACCOUNTS_PER_WORKER_SECOND * concurrency * (durationMs / 1000);
         const supply = new AccountSupply(app, secret, `m-${tag}`);
         await supply.add(Math.ceil(Math.max((4 * expected) / CREATES_PER_ACCOUNT, floor)));
+        opts.onMeasure?.();
         const run = await sampleClosedLoop({ concurrency, warmupMs: 0, durationMs, op: () => op(supply) });
         if (run.exhausted) opts.progress(`  note: ${tag} used up its ${supply.accounts} accounts early`);
         samples.set(path, [...(samples.get(path) ?? []), run]);
@@ -163,7 +172,14 @@ export async function benchCreateResource(opts: CreateResourceOptions): Promise<
           `createResource ${opts.engine} ${path} c=${concurrency}: ${result.opsPerSecond.toFixed(0)}/s ` +
             `(p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms)`,
         );
-        runs.push({ engine: opts.engine, path, concurrency, result, accounts: accounts.get(path) ?? 0 });
+        runs.push({
+          engine: opts.engine,
+          path,
+          concurrency,
+          result,
+          accounts: accounts.get(path) ?? 0,
+          ...(opts.keepSamples ? { samples: samples.get(path) ?? [] } : {}),
+        });
       }
     }
   } finally {

@@ -7,6 +7,8 @@ import { renderPeers } from './peers-report.js';
 import type { PgbenchMode, PgbenchResult } from './pgbench.js';
 import type { QemuSection } from './qemu.js';
 import { renderQemu } from './qemu-report.js';
+import type { ScaleSection } from './scale.js';
+import { renderScale } from './scale-report.js';
 import { renderStartup, type StartupSection } from './startup-report.js';
 
 export interface AdmissionRow {
@@ -43,6 +45,7 @@ export interface BenchReport {
   qemu: QemuSection | null;
   /** Why the QEMU section did not run in a default run. */
   qemuSkipped: string | null;
+  scale: ScaleSection | null;
 }
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
@@ -198,6 +201,7 @@ export function renderMarkdown(report: BenchReport): string {
       '',
     );
   }
+  if (report.scale) out.push(...renderScale(report.scale));
   return out.join('\n');
 }
 

@@ -8,7 +8,9 @@
  * Knobs (environment):
  *   BENCH_SECONDS         measured seconds per cell (default 5)
  *   BENCH_WARMUP_SECONDS  warm-up before each core cell (default 1)
- *   BENCH_ONLY            startup | admission | create-resource | qemu (default: all; qemu only where it runs)
+ *   BENCH_ONLY            startup | admission | create-resource | qemu | scale (default: all; qemu only where it runs)
+ *   BENCH_SCALE_RESOURCES resources the scale section grows to, from 10k (default 100000; 1000000 for the full picture)
+ *   BENCH_SCALE_REPS      timed repetitions of each read in the scale section (default 30)
  *   BENCH_STARTUP_RUNS    processes started per start-up kind (default 5)
  *   BENCH_QEMU_RUNS       VMs per allocate kind and attach/detach cycles per device (default 5)
  *   SLIPWAY_TEST_GUEST_DIR the test guest (default .cache/test-guest; scripts/ci-build-guest.sh)
@@ -48,6 +50,7 @@ import {
 } from './pgbench.js';
 import { benchQemu, defaultGuestDir, type QemuSection, qemuMissing } from './qemu.js';
 import { type AdmissionRow, type BenchReport, renderMarkdown } from './report.js';
+import { benchScale, type ScaleSection } from './scale.js';
 import { type Settings, settingsFromEnv } from './settings.js';
 import { benchStartup, startupMissing } from './startup.js';
 import type { StartupSection } from './startup-report.js';
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
   let postgres: BenchReport['environment']['postgres'] = null;
   let startup: StartupSection | null = null;
   let qemu: QemuSection | null = null;
+  let scale: ScaleSection | null = null;
   try {
     postgres = db ? await db.serverInfo() : null;
     // First, while nothing of the benchmark's own load lingers.
@@ -113,6 +117,7 @@ async function main(): Promise<void> {
       createResource.push(...(await createResourceSection(db, settings)));
       if (pgbench) minimalCreate.push(...(await minimalCreateRows(db, pgbench, settings)));
     }
+    if (settings.scale) scale = await scaleSection(settings);
   } finally {
     removeDrop();
     await db?.drop();
@@ -140,6 +145,7 @@ async function main(): Promise<void> {
     startup,
     qemu,
     qemuSkipped,
+    scale,
   };
   const markdown = renderMarkdown(report);
   process.stdout.write(`\n${markdown}\n`);
@@ -150,6 +156,9 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   progress(`wrote ${relative(ROOT, file)} and bench-results/latest.json`);
   const i = invariants;
+  if (scale && scale.invariantProblems.length > 0) {
+    throw new Error(`ledger invariants were violated in the scale section: ${scale.invariantProblems[0]}`);
+  }
   if (i && (i.balanceMismatches > 0 || i.heldMismatches > 0 || i.committed !== i.charges)) {
     throw new Error('ledger invariants were violated during the admission runs (see the report)');
   }
@@ -224,6 +233,31 @@ async function minimalCreateRows(
     rows.push({ concurrency, result });
   }
   return rows;
+}
+
+/** Its own database: the other sections' rows would blur the sizes it seeds. */
+async function scaleSection(settings: Settings): Promise<ScaleSection> {
+  const dbs: BenchDatabase[] = [];
+  const removeDrop = onInterrupt(async () => {
+    await Promise.allSettled(dbs.map((db) => db.drop()));
+  });
+  try {
+    return await benchScale({
+      createDatabase: async () => {
+        const db = await createBenchDatabase();
+        dbs.push(db);
+        return db;
+      },
+      resources: settings.scaleResources,
+      reps: settings.scaleReps,
+      createSeconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+      progress,
+    });
+  } finally {
+    removeDrop();
+    await Promise.allSettled(dbs.map((db) => db.drop()));
+  }
 }
 
 async function startupSection(settings: Settings): Promise<StartupSection> {

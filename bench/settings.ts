@@ -1,7 +1,7 @@
 /** The benchmark's knobs, read from the environment (see bench/run.ts and docs/benchmarks.md). */
 import type { PgbenchMode } from './pgbench.js';
 
-export const SECTIONS = ['startup', 'admission', 'create-resource', 'qemu'] as const;
+export const SECTIONS = ['startup', 'admission', 'create-resource', 'qemu', 'scale'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Settings {
@@ -17,6 +17,11 @@ export interface Settings {
   qemuRuns: number;
   pgbenchModes: PgbenchMode[];
   pgliteGraphql: boolean;
+  scale: boolean;
+  /** Resources at the largest size of the scale section (it also measures at 10k). */
+  scaleResources: number;
+  /** Timed repetitions of each read in the scale section. */
+  scaleReps: number;
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
@@ -48,6 +53,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
     qemuRuns: whole(env.BENCH_QEMU_RUNS, 5, 'BENCH_QEMU_RUNS'),
     pgbenchModes: modes as PgbenchMode[],
     pgliteGraphql: env.BENCH_PGLITE_GRAPHQL === '1' || env.BENCH_PGLITE_GRAPHQL === 'true',
+    scale: only === undefined || only === 'scale',
+    scaleResources: whole(env.BENCH_SCALE_RESOURCES, 100_000, 'BENCH_SCALE_RESOURCES'),
+    scaleReps: whole(env.BENCH_SCALE_REPS, 30, 'BENCH_SCALE_REPS'),
   };
 }
 

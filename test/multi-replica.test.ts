@@ -86,7 +86,7 @@ describe('two replicas on one PostgreSQL', () => {
   });
 
   it('a subscription on one replica sees changes made through the other', async () => {
-    const sub = subscribe<{ data: { events: { seq: number; action: string; resourceId: string | null } } }>(
+    const sub = subscribe<{ data: { events: { seq: string; action: string; resourceId: string | null } } }>(
       a.url,
       tokens.watcher as string,
       'subscription { events { seq action resourceId } }',
@@ -105,13 +105,13 @@ describe('two replicas on one PostgreSQL', () => {
       15_000,
     );
     sub.close();
-    const seqs = sub.received.map((m) => m.data.events.seq);
+    const seqs = sub.received.map((m) => Number(m.data.events.seq));
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
     expect(new Set(seqs).size).toBe(seqs.length);
   });
 
   it("a replica whose LISTEN connections are killed reconnects and sees the other's events, none lost or repeated", async () => {
-    type Seen = { data: { events: { seq: number; action: string; resourceId: string | null } } };
+    type Seen = { data: { events: { seq: string; action: string; resourceId: string | null } } };
     const sub = subscribe<Seen>(a.url, tokens.watcher as string, 'subscription { events { seq action resourceId } }');
     await sub.opened;
     await new Promise((r) => setTimeout(r, 300)); // the replica has issued LISTEN
@@ -145,7 +145,7 @@ describe('two replicas on one PostgreSQL', () => {
       15_000,
     );
     sub.close();
-    const seqs = sub.received.map((m) => m.data.events.seq);
+    const seqs = sub.received.map((m) => Number(m.data.events.seq)); // BigInt: a decimal string
     const stored = await storage.db
       .selectFrom('events')
       .select('seq')

@@ -17,6 +17,7 @@ import {
 } from 'graphql';
 import { ACTORS, type ActorName } from './harness.js';
 import {
+  BIGINT_BOUNDARY,
   boundaryString,
   CREDITS_BOUNDARY,
   dateBoundary,
@@ -116,6 +117,7 @@ const SCALAR_VALID: Record<string, fc.Arbitrary<Gen>> = {
   DateTime: future,
   JSON: jsonObject,
   Credits: fc.integer({ min: -100, max: 100_000 }),
+  BigInt: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }).map(String)),
 };
 
 const SCALAR_BOUNDARY: Record<string, fc.Arbitrary<Gen>> = {
@@ -127,6 +129,7 @@ const SCALAR_BOUNDARY: Record<string, fc.Arbitrary<Gen>> = {
   DateTime: dateBoundary(NOW),
   JSON: fc.oneof(fc.constantFrom<Gen>({}, [], null, 0, '', 'x'), smallJson),
   Credits: fc.constantFrom(...CREDITS_BOUNDARY),
+  BigInt: fc.constantFrom(...BIGINT_BOUNDARY),
 };
 
 function scalarHostile(scalar: string): fc.Arbitrary<Gen> {

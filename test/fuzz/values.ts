@@ -97,6 +97,25 @@ export const boundaryString: fc.Arbitrary<Gen> = fc.oneof(
 export const wrongType: fc.Arbitrary<Gen> = fc.constantFrom<Gen>(true, 1, -1, 'str', [], {}, [1, 'a'], { a: 1 }, 1.5);
 
 export const INT_BOUNDARY: readonly Gen[] = [0, -1, 1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 2 ** 53, 1.5];
+/** BigInt: decimal strings at the edges of 64 bits and just past them, Ints, and near misses. */
+export const BIGINT_BOUNDARY: readonly Gen[] = [
+  '0',
+  '-1',
+  '9223372036854775807',
+  '9223372036854775808',
+  '-9223372036854775808',
+  '-9223372036854775809',
+  '9007199254740993',
+  '00',
+  '1.0',
+  '1e3',
+  ' 1',
+  '',
+  0,
+  2 ** 31,
+  2 ** 53,
+  1.5,
+];
 export const FLOAT_BOUNDARY: readonly Gen[] = [
   0,
   -0,

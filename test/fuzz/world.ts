@@ -19,7 +19,8 @@ export class World {
   readonly resources = new Map<string, SeenResource>();
   readonly devices = new Map<string, string>();
   readonly cursors: string[] = [];
-  readonly seqs: number[] = [];
+  /** As the API answers them: BigInt, a decimal string. */
+  readonly seqs: string[] = [];
 
   resolve(value: Gen, actor: ActorName): Gen {
     if (value instanceof Ref) return this.pick(value, actor);
@@ -48,7 +49,7 @@ export class World {
       case 'cursor':
         return at(this.cursors) ?? 'bm90LWEtY3Vyc29y';
       case 'seq':
-        return at(this.seqs) ?? 0;
+        return at(this.seqs) ?? '0';
     }
   }
 
@@ -82,7 +83,7 @@ export class World {
           if (typeof o.cursor === 'string') this.remember(this.cursors, o.cursor);
           break;
         case 'Event':
-          if (typeof o.seq === 'number') this.remember(this.seqs, o.seq);
+          if (typeof o.seq === 'string') this.remember(this.seqs, o.seq);
           if (user && o.ownerId !== user) leaks.push(`${user} was shown event ${o.seq} of ${String(o.ownerId)}`);
           break;
         case 'Account':

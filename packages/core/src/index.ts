@@ -143,12 +143,13 @@ export {
   type ReaperScope,
   type ReaperSettings,
 } from './resources/reaper/reaper-settings.js';
-export { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 export {
   type ListResourcesQuery,
   type ResourcePage,
   resourceCursor,
-} from './resources/resource-repository.js';
+  resourceListQuery,
+} from './resources/resource-list.js';
+export { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 export { ResourceService, type ResourceServiceDeps } from './resources/resource-service.js';
 export { activeJobCount, ResourceWorkflows } from './resources/resource-workflows.js';
 export type { WorkerDeps } from './resources/worker-deps.js';

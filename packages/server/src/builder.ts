@@ -15,6 +15,7 @@ export interface SchemaTypes {
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
     Credits: { Input: number; Output: number };
+    BigInt: { Input: bigint; Output: number | bigint | string };
   };
   // Non-null unless a field says `nullable: true`: the schema then documents what is always there.
   DefaultFieldNullability: false;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, SPEC, type TestApp } from './helpers.js';
 
 interface Next {
-  data?: { events: { seq: number; action: string; resourceId: string | null } };
+  data?: { events: { seq: string; action: string; resourceId: string | null } };
   errors?: Array<{ message: string; extensions?: { code?: string } }>;
 }
 
@@ -90,8 +90,9 @@ describe('events subscription over SSE', () => {
     expect(live.received.at(-1)?.data?.events.resourceId).toBe(id);
     expect(other.received).toEqual([]);
 
-    const cursor = live.received[1]?.data?.events.seq ?? 0;
-    const resumed = open(t, `subscription { events(after: ${cursor}) { seq action resourceId } }`, alice);
+    // seq is a BigInt: a decimal string, passed back as it came.
+    const cursor = live.received[1]?.data?.events.seq ?? '0';
+    const resumed = open(t, `subscription { events(after: "${cursor}") { seq action resourceId } }`, alice);
     await until(() => resumed.received.length >= 2);
     await resumed.close();
     expect(resumed.received.map((m) => m.data?.events.seq)).toEqual(

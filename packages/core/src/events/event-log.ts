@@ -4,6 +4,7 @@
  * `seq`; users see the events of their own resources, admins see all.
  */
 
+import { sql } from 'kysely';
 import { type Actor, isAdmin } from '../domain.js';
 import { LIMITS } from '../limits/limits.js';
 import type { Executor } from '../storage/executor.js';
@@ -59,8 +60,11 @@ const APPEND_EVENT = statement<{ seq: number }>(
 );
 
 export interface EventQuery {
-  /** Only events with seq greater than this. */
-  after?: number;
+  /**
+   * Only events with seq greater than this. `seq` is a 64-bit column: a bigint reaches all of
+   * it (a number is exact to 2^53, which no event log reaches in practice).
+   */
+  after?: number | bigint;
   first?: number;
   resourceId?: string;
   type?: EventType;
@@ -87,16 +91,7 @@ export class EventLog {
 
   /** Events visible to `actor`, oldest first. */
   async list(db: Executor, actor: Actor, query: EventQuery = {}): Promise<SlipwayEvent[]> {
-    let q = db
-      .selectFrom('events')
-      .selectAll()
-      .orderBy('seq', 'asc')
-      .limit(Math.min(Math.max(query.first ?? LIMITS.eventPage.defaultSize, 1), LIMITS.eventPage.maxSize));
-    if (!isAdmin(actor)) q = q.where('owner_id', '=', actor.id);
-    if (query.after !== undefined) q = q.where('seq', '>', query.after);
-    if (query.resourceId !== undefined) q = q.where('resource_id', '=', query.resourceId);
-    if (query.type !== undefined) q = q.where('type', '=', query.type);
-    const rows = await q.execute();
+    const rows = await this.listQuery(db, actor, query).execute();
     return rows.map((r) => ({
       seq: r.seq,
       type: r.type,
@@ -108,5 +103,23 @@ export class EventLog {
       data: r.data,
       createdAt: r.created_at,
     }));
+  }
+
+  /**
+   * The query behind `list`, for the plan test: an index scan from the cursor on, by
+   * (owner_id, seq), (resource_id, seq) or the seq key itself (docs/operations.md, "Indexes").
+   */
+  listQuery(db: Executor, actor: Actor, query: EventQuery = {}) {
+    let q = db
+      .selectFrom('events')
+      .selectAll()
+      .orderBy('seq', 'asc')
+      .limit(Math.min(Math.max(query.first ?? LIMITS.eventPage.defaultSize, 1), LIMITS.eventPage.maxSize));
+    if (!isAdmin(actor)) q = q.where('owner_id', '=', actor.id);
+    // As text cast to int8: exact over the whole column, whatever the driver does with a bigint.
+    if (query.after !== undefined) q = q.where('seq', '>', sql<number>`${String(query.after)}::int8`);
+    if (query.resourceId !== undefined) q = q.where('resource_id', '=', query.resourceId);
+    if (query.type !== undefined) q = q.where('type', '=', query.type);
+    return q;
   }
 }

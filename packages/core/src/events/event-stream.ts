@@ -46,7 +46,7 @@ export class EventStream {
 
   /** Events visible to `actor` after `opts.after`, oldest first, until the signal aborts. */
   async *watch(actor: Actor, opts: WatchOptions = {}): AsyncGenerator<SlipwayEvent> {
-    let cursor = opts.after ?? (await this.head());
+    let cursor: number | bigint = opts.after ?? (await this.head());
     let wake: () => void = () => {};
     let pending = false;
     const waker = () => {

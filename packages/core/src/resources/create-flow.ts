@@ -18,6 +18,7 @@ import type { CreditLedger } from '../ledger/ledger.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import { pgErrorCode } from '../storage/executor.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
+import { uuidv7 } from '../util/uuidv7.js';
 import { admitResource } from './admission-statement.js';
 import { type AwaitDeps, awaitSettled, type WaitOptions } from './await-settled.js';
 import { answerRetry, type PrepareDeps, type PreparedCreate, prepareCreate, storedFailure } from './create-request.js';
@@ -87,8 +88,9 @@ export async function createResource(
   const p = await prepareCreate(d, input);
   const { db, ledger, events, clock, policy } = d;
   const requestId = p.input.requestId ?? randomUUID();
-  const resourceId = randomUUID();
-  const reservationId = randomUUID();
+  // Time-ordered: new keys append to their indexes instead of landing anywhere (util/uuidv7.ts).
+  const resourceId = uuidv7();
+  const reservationId = uuidv7();
   const now = clock.now();
 
   // Waiting for the job: claim it in its insert and run it here (no claim round trip).

@@ -5,34 +5,21 @@
  * in their transactions.
  */
 
-import { type Actor, isAdmin, type Resource, type ResourceStatus } from '../domain.js';
-import { notFound, SlipwayError } from '../errors.js';
-import { LIMITS } from '../limits/limits.js';
+import { type Actor, isAdmin } from '../domain.js';
+import { notFound } from '../errors.js';
 import type { Allocation } from '../provisioner/provisioner.js';
 import { type Executor, jsonb } from '../storage/executor.js';
 import { runStatement, statement } from '../storage/prepared.js';
-import { RESOURCE_COLUMN_LIST, type ResourceRow, toResource } from './resource-mapper.js';
+import { UUID } from './resource-list.js';
+import { RESOURCE_COLUMN_LIST, type ResourceRow } from './resource-mapper.js';
 
-export interface ListResourcesQuery {
-  status?: ResourceStatus[];
-  provisioner?: string;
-  /** Admins only: one owner's resources. */
-  ownerId?: string;
-  first?: number;
-  /** Opaque cursor from a previous page. */
-  after?: string;
-}
-
-export interface ResourcePage {
-  items: Resource[];
-  /** Cursor of each item, in order; pass one as `after` to continue after it. */
-  cursors: string[];
-  endCursor: string | null;
-  hasNextPage: boolean;
-}
-
-/** resources.id is a uuid column: anything else would be a database error, and matches nothing. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export {
+  type ListResourcesQuery,
+  listVisibleResources,
+  type ResourcePage,
+  resourceCursor,
+  resourceListQuery,
+} from './resource-list.js';
 
 // Every create and every job reads rows by these: named statements (storage/prepared.ts).
 const BY_ID = statement<ResourceRow>('resources.by_id', `select ${RESOURCE_COLUMN_LIST} from resources where id = $1`);
@@ -80,51 +67,6 @@ export async function visibleResourcesByIds(
   let q = db.selectFrom('resources').selectAll().where('id', 'in', wanted);
   if (!isAdmin(actor)) q = q.where('owner_id', '=', actor.id);
   return q.execute();
-}
-
-/** One page of what `actor` may see, newest first, continued by a keyset cursor. */
-export async function listVisibleResources(
-  db: Executor,
-  actor: Actor,
-  query: ListResourcesQuery = {},
-): Promise<ResourcePage> {
-  const { defaultSize, maxSize } = LIMITS.resourcePage;
-  const first = Math.min(Math.max(query.first ?? defaultSize, 1), maxSize);
-  let q = db
-    .selectFrom('resources')
-    .selectAll()
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(first + 1);
-  if (!isAdmin(actor)) q = q.where('owner_id', '=', actor.id);
-  else if (query.ownerId) q = q.where('owner_id', '=', query.ownerId);
-  if (query.status?.length) q = q.where('status', 'in', query.status);
-  if (query.provisioner) q = q.where('provisioner', '=', query.provisioner);
-  if (query.after) {
-    const { createdAt, id } = decodeCursor(query.after);
-    q = q.where((eb) =>
-      eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]),
-    );
-  }
-  const rows = await q.execute();
-  const items = rows.slice(0, first).map(toResource);
-  const last = items.at(-1);
-  const cursors = items.map(resourceCursor);
-  return { items, cursors, hasNextPage: rows.length > first, endCursor: last ? resourceCursor(last) : null };
-}
-
-/** The opaque keyset cursor of a resource in list order. */
-export function resourceCursor(r: Resource): string {
-  return Buffer.from(`${r.createdAt.toISOString()}|${r.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(iso ?? '');
-  if (!id || !UUID.test(id) || Number.isNaN(createdAt.getTime())) {
-    throw new SlipwayError('VALIDATION_FAILED', 'after: not a cursor from this API', { details: { field: 'after' } });
-  }
-  return { createdAt, id };
 }
 
 /** PROVISIONING → RUNNING/STOPPED with what the provisioner returned, at the charged cost; the row as stored. */

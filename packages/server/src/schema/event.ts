@@ -19,7 +19,11 @@ const SeverityEnum = builder.enumType('Severity', {
 
 const EventObject = builder.objectRef<SlipwayEvent>('Event').implement({
   fields: (t) => ({
-    seq: t.exposeInt('seq', { description: 'Monotonic; pass the last one seen as `after` to resume.' }),
+    seq: t.field({
+      type: 'BigInt',
+      description: 'Monotonic (64-bit, a decimal string); pass the last one seen as `after` to resume.',
+      resolve: (e) => e.seq,
+    }),
     type: t.field({ type: EventTypeEnum, resolve: (e) => e.type }),
     action: t.exposeString('action', { description: 'e.g. resource.created, credits.granted.' }),
     severity: t.field({ type: SeverityEnum, resolve: (e) => e.severity }),
@@ -50,7 +54,7 @@ builder.subscriptionFields((t) => ({
       'after a disconnect with no gap and no duplicate; without it the stream starts at the newest event. ' +
       'Replicas on one PostgreSQL all see every change (LISTEN/NOTIFY).',
     args: {
-      after: t.arg.int({ description: 'Replay events with a greater seq first, then follow live.' }),
+      after: t.arg({ type: 'BigInt', description: 'Replay events with a greater seq first, then follow live.' }),
       resourceId: t.arg.id({ description: 'Only this resource.' }),
     },
     subscribe: (_root, args, ctx) => {
@@ -72,7 +76,7 @@ builder.queryFields((t) => ({
     type: [EventObject],
     description: 'Oldest first.',
     args: {
-      after: t.arg.int({ description: 'Only events with a greater seq.' }),
+      after: t.arg({ type: 'BigInt', description: 'Only events with a greater seq.' }),
       first: t.arg.int({ description: `1-${LIMITS.eventPage.maxSize}, default ${LIMITS.eventPage.defaultSize}.` }),
       resourceId: t.arg.id(),
     },

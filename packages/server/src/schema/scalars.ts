@@ -1,4 +1,4 @@
-/** `DateTime` (ISO 8601 strings) and `JSON` (any JSON value). */
+/** `DateTime` (ISO 8601 strings), `JSON` (any JSON value), `Credits` and `BigInt` (64-bit integers). */
 import { SlipwayError } from '@slipway/core';
 import { Kind, type ValueNode } from 'graphql';
 import { builder } from '../builder.js';
@@ -59,6 +59,39 @@ builder.scalarType('Credits', {
   serialize: (value) => parseCredits(value),
   parseValue: parseCredits,
   parseLiteral: (ast) => parseCredits(ast.kind === Kind.INT ? Number(ast.value) : null),
+});
+
+/**
+ * 64-bit integers (event seqs: a bigserial column). GraphQL's `Int` stops at 2^31 and JSON
+ * numbers are exact only to 2^53 in JavaScript, so they travel as decimal strings; an `Int`
+ * is taken on input too, so `events(after: 42)` reads naturally.
+ */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const DECIMAL = /^-?(0|[1-9][0-9]{0,18})$/;
+
+function parseBigInt(value: unknown): bigint {
+  const n =
+    typeof value === 'bigint'
+      ? value
+      : typeof value === 'string' && DECIMAL.test(value)
+        ? BigInt(value)
+        : typeof value === 'number' && Number.isSafeInteger(value)
+          ? BigInt(value)
+          : null;
+  if (n === null || n < INT64_MIN || n > INT64_MAX) {
+    throw invalidScalar('BigInt must be a whole number within the signed 64-bit range, as a decimal string or an Int');
+  }
+  return n;
+}
+
+builder.scalarType('BigInt', {
+  description:
+    'A signed 64-bit integer as a decimal string, e.g. "9007199254740993" (exact beyond 2^53, where JSON numbers are not). Input also takes an Int.',
+  serialize: (value) => parseBigInt(value).toString(),
+  parseValue: parseBigInt,
+  parseLiteral: (ast) =>
+    parseBigInt(ast.kind === Kind.STRING ? ast.value : ast.kind === Kind.INT ? BigInt(ast.value) : null),
 });
 
 builder.scalarType('JSON', {

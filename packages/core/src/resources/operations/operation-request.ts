@@ -8,7 +8,7 @@
  *   event → then answer at once or wait for the job like a create does.
  * Nothing is written before every check has passed; input is validated by the caller first.
  */
-import { randomUUID } from 'node:crypto';
+
 import type { Kysely, Transaction, UpdateObject } from 'kysely';
 import type { Actor, Resource } from '../../domain.js';
 import { ERROR_CODES, type ErrorCode, SlipwayError } from '../../errors.js';
@@ -21,6 +21,7 @@ import type { Clock } from '../../provisioner/provisioner.js';
 import type { ProvisionerRegistry } from '../../provisioner/registry.js';
 import { jsonb } from '../../storage/executor.js';
 import type { SlipwayDatabase } from '../../storage/schema.js';
+import { uuidv7 } from '../../util/uuidv7.js';
 import { type AwaitDeps, awaitRow, type WaitOptions } from '../await-settled.js';
 import type { ResourceJobs } from '../jobs/resource-jobs.js';
 import { type ResourceRow, toResource } from '../resource-mapper.js';
@@ -96,7 +97,7 @@ export async function requestOperation<Pre>(
   const current = await visibleResource(d.db, actor, id);
   refuseUnlessAllowed(d, claim, current);
   const pre = await claim.before(current);
-  const operationId = randomUUID();
+  const operationId = uuidv7(); // also the resize hold's id: time-ordered like every reservation
   const claimed = await d.db.transaction().execute(async (trx) => {
     // The host's row first (lock order: hosts → resources → wallet → events); the resource
     // counts at its size read above, which the claim checks is still its size.
