@@ -42,8 +42,9 @@ export {
 } from './hosts/host-staleness.js';
 export { DEFAULT_HOST_SETTINGS, type HostSettings, LocalHosts } from './hosts/local-hosts.js';
 export { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './jobs/backoff.js';
+export type { KindPattern } from './jobs/job-claim.js';
 export type { JobHistoryEntry, JobOutcome } from './jobs/job-history.js';
-export { type EnqueueInput, enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
+export { type EnqueueInput, enqueueJob, JOB_PRIORITY, JOBS_CHANNEL } from './jobs/job-queue.js';
 export { type Job, type JobHandler, JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 export { type JobScheduler, jobScheduler } from './jobs/job-scheduler.js';
 export { CreditLedger, type LedgerAudit, type ReserveInput } from './ledger/ledger.js';

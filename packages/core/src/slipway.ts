@@ -17,7 +17,7 @@ import { EventStream, type WatchOptions } from './events/event-stream.js';
 import { HostService } from './hosts/host-service.js';
 import { type HostSettings, LocalHosts } from './hosts/local-hosts.js';
 import type { BackoffPolicy } from './jobs/backoff.js';
-import { enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
+import { enqueueJob, JOB_PRIORITY, JOBS_CHANNEL } from './jobs/job-queue.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { jobScheduler } from './jobs/job-scheduler.js';
 import { CreditLedger } from './ledger/ledger.js';
@@ -51,9 +51,12 @@ export interface SlipwayOptions {
   rateLimits?: RateLimits;
   /** Per-call provisioner time-outs. */
   runtime?: RuntimeOptions;
+  /** The job runner (`JobRunnerOptions`): slots, slots kept for user work, caps per kind, lease, poll. */
   jobs?: {
     leaseMs?: number;
     concurrency?: number;
+    urgentSlots?: number;
+    kindConcurrency?: Record<string, number>;
     pollMs?: number;
     backoff?: Partial<BackoffPolicy>;
     /** Jitter source (a seeded PRNG makes retries reproducible). */
@@ -131,6 +134,8 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
         ...(job.runAt ? { runAt: job.runAt } : {}),
         // A host-placed provisioner's own work runs on the host that asked for it.
         host: registry.get(provisioner).host()?.name ?? null,
+        // Hooks and refreshes: bulk work, after what users wait for.
+        priority: JOB_PRIORITY.background,
       });
     },
   });

@@ -8,6 +8,13 @@ import { jsonb } from '../storage/executor.js';
 
 export const JOBS_CHANNEL = 'slipway_jobs';
 
+/**
+ * Claim order, lower first. User-facing work (allocations, operations, releases a user asked
+ * for) goes before bulk background work (expiry releases, reaping, cleanups, provisioner
+ * hooks), which may also never take a runner's last `urgentSlots` (job-runner.ts).
+ */
+export const JOB_PRIORITY = { user: 0, background: 100 } as const;
+
 export interface EnqueueInput {
   kind: string;
   payload: Record<string, unknown>;
@@ -19,6 +26,8 @@ export interface EnqueueInput {
   host?: string | null;
   /** Pin the job to the host of this resource (its `host` column, read in the insert). */
   hostOf?: string;
+  /** Claim order, lower first; default `JOB_PRIORITY.user`. */
+  priority?: number;
 }
 
 /** Returns the job id, or undefined when a job with the same key is already active. */
@@ -32,6 +41,7 @@ export async function enqueueJob(db: Executor, now: Date, job: EnqueueInput): Pr
       key: job.key ?? null,
       max_attempts: job.maxAttempts ?? 8,
       run_at: job.runAt ?? now,
+      priority: job.priority ?? JOB_PRIORITY.user,
       host: job.hostOf
         ? (eb) =>
             eb

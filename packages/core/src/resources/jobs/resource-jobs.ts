@@ -5,6 +5,7 @@
  * names its resource and is pinned to the resource's host (none: any replica runs it).
  */
 import { isSlipwayError } from '../../errors.js';
+import { JOB_PRIORITY } from '../../jobs/job-queue.js';
 import type { JobScheduler } from '../../jobs/job-scheduler.js';
 import type { Executor } from '../../storage/executor.js';
 import type { ResourcePolicy } from '../resource-policy.js';
@@ -63,6 +64,7 @@ export function resourceJobs(
         payload: { resourceId },
         key: jobKeys.allocate(resourceId),
         maxAttempts: policy.allocateAttempts,
+        priority: JOB_PRIORITY.user,
       }),
     release: (db, now, resourceId, cause) =>
       scheduler.enqueue(db, now, {
@@ -70,6 +72,8 @@ export function resourceJobs(
         payload: { resourceId, ...cause },
         key: jobKeys.release(resourceId),
         maxAttempts: RETRY_FOREVER,
+        // A user waits for their release; an expiry is bulk work.
+        priority: cause.reason === 'user' ? JOB_PRIORITY.user : JOB_PRIORITY.background,
       }),
     cleanup: (db, now, resourceId, opts = {}) =>
       scheduler.enqueue(db, now, {
@@ -77,6 +81,7 @@ export function resourceJobs(
         payload: { resourceId },
         ...((opts.dedupe ?? true) ? { key: jobKeys.cleanup(resourceId) } : {}),
         maxAttempts: RETRY_FOREVER,
+        priority: JOB_PRIORITY.background,
       }),
     operate: (db, now, resourceId, operationId) =>
       scheduler.enqueue(db, now, {
@@ -84,6 +89,7 @@ export function resourceJobs(
         payload: { resourceId, operationId },
         key: jobKeys.operate(operationId),
         maxAttempts: policy.operationAttempts,
+        priority: JOB_PRIORITY.user,
       }),
     runNow: (jobId) => scheduler.runNow(jobId),
   };
