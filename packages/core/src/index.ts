@@ -112,7 +112,13 @@ export type {
   ProvisionerEvent,
   ProvisionerOptions,
 } from './provisioner/provisioner.js';
-export type { JobQueue, JobRequest, ProvisionerStore, StoreEntry } from './provisioner/provisioner-store.js';
+export type {
+  JobQueue,
+  JobRequest,
+  ProvisionerStore,
+  StoreEntry,
+  StoreWriteOptions,
+} from './provisioner/provisioner-store.js';
 export { ProvisionerRegistry, type RegistryDeps } from './provisioner/registry.js';
 export {
   type CallContext,
@@ -152,8 +158,13 @@ export {
 } from './resources/resource-repository.js';
 export { ResourceService, type ResourceServiceDeps } from './resources/resource-service.js';
 export { activeJobCount, ResourceWorkflows } from './resources/resource-workflows.js';
+export {
+  DEFAULT_RETENTION,
+  type RetentionResult,
+  type RetentionSettings,
+} from './resources/sweepers/retention.js';
 export type { WorkerDeps } from './resources/worker-deps.js';
-export { createSlipway, type Slipway, type SlipwayOptions } from './slipway.js';
+export { createSlipway, type Slipway, type SlipwayOptions, type SweepResult } from './slipway.js';
 export { type DatabaseConfig, type DatabaseEngine, openDatabase, type SlipwayStorage } from './storage/database.js';
 export type { Executor } from './storage/executor.js';
 export { MIGRATIONS, migrateToLatest } from './storage/migrations.js';

@@ -35,6 +35,13 @@ import type { ReaperSettings } from './resources/reaper/reaper-settings.js';
 import { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 import { ResourceService } from './resources/resource-service.js';
 import { ResourceWorkflows } from './resources/resource-workflows.js';
+import {
+  DEFAULT_RETENTION,
+  pruneRetained,
+  type RetentionResult,
+  type RetentionSettings,
+} from './resources/sweepers/retention.js';
+import { dropSweepLease, takeSweepLease } from './resources/sweepers/sweep-lease.js';
 import { Watchers } from './resources/watch/watchers.js';
 import { type DatabaseConfig, openDatabase, type SlipwayStorage } from './storage/database.js';
 import { sqlProvisionerStore } from './storage/sql-provisioner-store.js';
@@ -64,8 +71,14 @@ export interface SlipwayOptions {
   };
   /** Host heartbeats (host-placed provisioners): every 5 s, stale after 30 s by default. */
   hosts?: Partial<HostSettings>;
-  /** How often the sweepers run after `start()` (ms). Default 5 s. */
+  /**
+   * How often the sweepers run after `start()` (ms), on one replica at a time (the holder of
+   * the sweep lease, taken over `3 × sweepIntervalMs` (at least 15 s) after its holder stops).
+   * Default 5 s.
+   */
   sweepIntervalMs?: number;
+  /** How long history is kept: events, finished resources, released machines' store rows (docs/operations.md). */
+  retention?: Partial<RetentionSettings>;
   /**
    * The orphan reaper of provisioners with `inventory`: a sweep every `intervalMs` (default
    * 5 min) per provisioner, orphans released after `graceMs` (default 10 min). See docs/reliability.md.
@@ -98,16 +111,17 @@ export interface Slipway {
   /** Run every job that is due now (tests, scripts); returns how many ran. */
   runJobs(): Promise<number>;
   /**
-   * One pass of the sweepers: expired holds, expired resources, hosts gone silent, operations
-   * left claimed; and the orphan reaper's next sweeps enqueued (`reaperSweepsScheduled`).
+   * One pass of the sweepers, here and now: expired holds, expired resources, hosts gone
+   * silent, operations left claimed, history past its retention; and the orphan reaper's next
+   * sweeps enqueued (`reaperSweepsScheduled`).
    */
-  sweep(): Promise<{
-    holdsReconciled: number;
-    expired: number;
-    staleHosts: number;
-    operationsFailed: number;
-    reaperSweepsScheduled: number;
-  }>;
+  sweep(): Promise<SweepResult>;
+  /**
+   * What `start()` runs every `sweepIntervalMs`: the orphan reaper's scheduling for this
+   * replica's scopes, and `sweep()` if this replica holds (or takes) the sweep lease;
+   * undefined when another replica holds it.
+   */
+  sweepAsLeader(): Promise<SweepResult | undefined>;
   /**
    * Register this replica's hosts (HOST_IN_USE when another live replica serves one of the
    * names), then start heartbeats, the job loop, the sweepers and the provisioners' watchers.
@@ -116,6 +130,19 @@ export interface Slipway {
   /** Stop background work, then close the database if Slipway opened it. */
   close(): Promise<void>;
 }
+
+export interface SweepResult {
+  holdsReconciled: number;
+  expired: number;
+  staleHosts: number;
+  operationsFailed: number;
+  reaperSweepsScheduled: number;
+  /** Rows deleted because their retention period passed. */
+  retained: RetentionResult;
+}
+
+/** The lease the sweeping replica holds (sweepers/sweep-lease.ts). */
+const SWEEP_LEASE = 'sweep';
 
 export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   const logger = options.logger ?? silentLogger;
@@ -195,11 +222,24 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlistenJobs: (() => Promise<void>) | undefined;
   let closed = false;
-  const sweep = async () => ({
+  const retention = { ...DEFAULT_RETENTION, ...options.retention };
+  const sweepEvery = options.sweepIntervalMs ?? 5_000;
+  const sweepShared = async (): Promise<Omit<SweepResult, 'reaperSweepsScheduled'>> => ({
     ...(await workflows.sweep()),
     staleHosts: await hostService.sweepStale(),
+    retained: await pruneRetained(db, clock.now(), retention),
+  });
+  const sweep = async (): Promise<SweepResult> => ({
+    ...(await sweepShared()),
     reaperSweepsScheduled: await reaper.schedule(),
   });
+  const sweepAsLeader = async (): Promise<SweepResult | undefined> => {
+    // The reaper's scopes are this replica's own (its hosts): every replica schedules them.
+    const reaperSweepsScheduled = await reaper.schedule();
+    const ttl = Math.max(3 * sweepEvery, 15_000);
+    if (!(await takeSweepLease(db, SWEEP_LEASE, runner.workerId, clock.now(), ttl))) return undefined;
+    return { ...(await sweepShared()), reaperSweepsScheduled };
+  };
 
   return {
     storage,
@@ -218,6 +258,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     watch: (actor, opts) => stream.watch(actor, opts),
     runJobs: () => runner.runDue(),
     sweep,
+    sweepAsLeader,
     async start() {
       if (closed) throw new Error('slipway is closed');
       await hostService.start();
@@ -227,9 +268,9 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       });
       runner.start();
       if (!sweepTimer) {
-        const every = options.sweepIntervalMs ?? 5_000;
+        const every = sweepEvery;
         const tick = () =>
-          void sweep()
+          void sweepAsLeader()
             .catch((error: unknown) => logger.warn('sweep failed', { error: String(error) }))
             .finally(() => {
               if (sweepTimer) sweepTimer = setTimeout(tick, every);
@@ -249,6 +290,8 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       await hostService.stopHeartbeats();
       await runner.stop();
       await hostService.stop();
+      // Another replica sweeps from its next tick on, not once our lease has run out.
+      await dropSweepLease(db, SWEEP_LEASE, runner.workerId).catch(() => {});
       // The caller may have closed storage it owns already; unsubscribing is then moot.
       await unlistenJobs?.().catch(() => {});
       await stream.close().catch(() => {});
