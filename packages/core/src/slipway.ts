@@ -227,7 +227,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   const sweepShared = async (): Promise<Omit<SweepResult, 'reaperSweepsScheduled'>> => ({
     ...(await workflows.sweep()),
     staleHosts: await hostService.sweepStale(),
-    retained: await pruneRetained(db, clock.now(), retention),
+    retained: await pruneRetained(db, { now: clock.now(), wallNow: new Date() }, retention),
   });
   const sweep = async (): Promise<SweepResult> => ({
     ...(await sweepShared()),

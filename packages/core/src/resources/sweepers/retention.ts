@@ -45,13 +45,17 @@ export interface RetentionResult {
   machines: number;
 }
 
-/** Delete what aged out at `now`, batch by batch until none is left. */
+/**
+ * Delete what aged out, batch by batch until none is left. Each period runs on the clock that
+ * wrote its column: resources change at the core's `clock` time (`now`); events and store rows
+ * are stamped with the wall clock (`wallNow`).
+ */
 export async function pruneRetained(
   db: Kysely<SlipwayDatabase>,
-  now: Date,
+  times: { now: Date; wallNow: Date },
   s: RetentionSettings,
 ): Promise<RetentionResult> {
-  const before = (ms: number) => new Date(now.getTime() - ms);
+  const ago = (from: Date, ms: number) => new Date(from.getTime() - ms);
   const { batchSize: n } = s;
   const events =
     s.eventsMs === null
@@ -63,7 +67,7 @@ export async function pruneRetained(
               eb
                 .selectFrom('events')
                 .select('seq')
-                .where('created_at', '<', before(s.eventsMs ?? 0))
+                .where('created_at', '<', ago(times.wallNow, s.eventsMs ?? 0))
                 .limit(limit)
                 .forUpdate()
                 .skipLocked(),
@@ -82,7 +86,7 @@ export async function pruneRetained(
                 .select('r.id')
                 // `resources_finished`'s predicate word for word, with literals.
                 .where(sql<boolean>`status in ('RELEASED', 'EXPIRED', 'FAILED', 'GONE')`)
-                .where('r.updated_at', '<', before(s.finishedResourcesMs ?? 0))
+                .where('r.updated_at', '<', ago(times.now, s.finishedResourcesMs ?? 0))
                 // A cleanup (or a late release) still at work keeps its resource.
                 .where(({ not, exists, selectFrom }) =>
                   not(
@@ -119,7 +123,7 @@ export async function pruneRetained(
                 eb
                   .selectFrom('provisioner_store')
                   .select(['namespace', 'key'])
-                  .where('retired_at', '<', before(s.releasedMachinesMs ?? 0))
+                  .where('retired_at', '<', ago(times.wallNow, s.releasedMachinesMs ?? 0))
                   .limit(limit)
                   .forUpdate()
                   .skipLocked()
