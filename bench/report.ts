@@ -1,6 +1,8 @@
 /** Markdown tables for the terminal and docs; the same data as JSON for tools. */
 import type { CreateResourceRun } from './create-resource.js';
 import type { InvariantReport } from './database.js';
+import type { ExpiryResult } from './expiry.js';
+import { renderExpiry } from './expiry-report.js';
 import type { LoadResult } from './load.js';
 import type { PgbenchMode, PgbenchResult } from './pgbench.js';
 import type { QemuSection } from './qemu.js';
@@ -37,6 +39,8 @@ export interface BenchReport {
   qemu: QemuSection | null;
   /** Why the QEMU section did not run in a default run. */
   qemuSkipped: string | null;
+  /** The scale section: resources expiring together. */
+  expiry: ExpiryResult | null;
 }
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
@@ -174,6 +178,7 @@ export function renderMarkdown(report: BenchReport): string {
       '',
     );
   }
+  out.push(...renderExpiry(report.expiry));
   return out.join('\n');
 }
 

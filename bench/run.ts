@@ -8,7 +8,8 @@
  * Knobs (environment):
  *   BENCH_SECONDS         measured seconds per cell (default 5)
  *   BENCH_WARMUP_SECONDS  warm-up before each core cell (default 1)
- *   BENCH_ONLY            startup | admission | create-resource | qemu (default: all; qemu only where it runs)
+ *   BENCH_ONLY            startup | admission | create-resource | expiry | qemu (default: all; qemu only where it runs)
+ *   BENCH_EXPIRY_RESOURCES resources expiring together in the expiry section (default 10000)
  *   BENCH_STARTUP_RUNS    processes started per start-up kind (default 5)
  *   BENCH_QEMU_RUNS       VMs per allocate kind and attach/detach cycles per device (default 5)
  *   SLIPWAY_TEST_GUEST_DIR the test guest (default .cache/test-guest; scripts/ci-build-guest.sh)
@@ -35,6 +36,7 @@ import {
   createBenchDatabase,
   type InvariantReport,
 } from './database.js';
+import { benchExpiry, type ExpiryResult } from './expiry.js';
 import { type LoadSamples, summarize } from './load.js';
 import {
   findPgbench,
@@ -63,7 +65,8 @@ let interrupted = false;
 async function main(): Promise<void> {
   const settings = settingsFromEnv(process.env);
   // Fail before touching any database when the reference tool is missing.
-  const pgbench = settings.admission && settings.pgbenchModes.length > 0 ? findPgbench() : null;
+  const pgbench =
+    (settings.admission && settings.pgbenchModes.length > 0) || settings.expiryResources > 0 ? findPgbench() : null;
   const missing = settings.startup ? startupMissing(ROOT) : [];
   if (missing.length > 0) {
     throw new Error(`the start-up section measures the build: ${missing.join(', ')} missing (run \`npm run build\`)`);
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
   let postgres: BenchReport['environment']['postgres'] = null;
   let startup: StartupSection | null = null;
   let qemu: QemuSection | null = null;
+  let expiry: ExpiryResult | null = null;
   try {
     postgres = db ? await db.serverInfo() : null;
     // First, while nothing of the benchmark's own load lingers.
@@ -103,6 +107,7 @@ async function main(): Promise<void> {
       invariants = await checkLedgerInvariants(db);
     }
     if (db && settings.createResource) createResource.push(...(await createResourceSection(db, settings)));
+    if (settings.expiryResources > 0) expiry = await expirySection(settings, pgbench);
   } finally {
     removeDrop();
     await db?.drop();
@@ -128,6 +133,7 @@ async function main(): Promise<void> {
     startup,
     qemu,
     qemuSkipped,
+    expiry,
   };
   const markdown = renderMarkdown(report);
   process.stdout.write(`\n${markdown}\n`);
@@ -137,6 +143,10 @@ async function main(): Promise<void> {
   writeFileSync(file, `${markdown}\n`);
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   progress(`wrote ${relative(ROOT, file)} and bench-results/latest.json`);
+  const e = expiry?.invariants;
+  if (e && (e.balanceMismatches > 0 || e.heldMismatches > 0)) {
+    throw new Error('ledger invariants were violated during the expiry run (see the report)');
+  }
   const i = invariants;
   if (i && (i.balanceMismatches > 0 || i.heldMismatches > 0 || i.committed !== i.charges)) {
     throw new Error('ledger invariants were violated during the admission runs (see the report)');
@@ -184,6 +194,18 @@ async function createResourceSection(db: BenchDatabase, settings: Settings): Pro
     await rm(dataDir, { recursive: true, force: true });
   }
   return runs;
+}
+
+/** 10,000 expiries in a database of their own, so nothing of the other sections is in the way. */
+async function expirySection(settings: Settings, pgbench: string | null): Promise<ExpiryResult> {
+  const db = await createBenchDatabase();
+  const removeDrop = onInterrupt(() => db.drop());
+  try {
+    return await benchExpiry({ db, resources: settings.expiryResources, pgbench, progress });
+  } finally {
+    removeDrop();
+    await db.drop();
+  }
 }
 
 async function startupSection(settings: Settings): Promise<StartupSection> {
