@@ -4,8 +4,10 @@
  * without knowing any of it; the handlers (one file per kind) read the payloads. Every job
  * names its resource and is pinned to the resource's host (none: any replica runs it).
  */
+
+import { sql } from 'kysely';
 import { isSlipwayError } from '../../errors.js';
-import { JOB_PRIORITY } from '../../jobs/job-queue.js';
+import { JOB_PRIORITY, JOBS_CHANNEL } from '../../jobs/job-queue.js';
 import type { JobScheduler } from '../../jobs/job-scheduler.js';
 import type { Executor } from '../../storage/executor.js';
 import type { ResourcePolicy } from '../resource-policy.js';
@@ -48,6 +50,11 @@ export interface ResourceJobs {
    * per operation (the resource's operation slot allows one at a time).
    */
   operate(db: Executor, now: Date, resourceId: string, operationId: string): Promise<number | undefined>;
+  /**
+   * The release jobs of expired resources, in one statement (the expiry sweep's batch): the
+   * same jobs `release(…, { reason: 'expired' })` enqueues one by one. Returns how many.
+   */
+  releaseExpired(db: Executor, now: Date, resourceIds: readonly string[]): Promise<number>;
   /** Run the job on this replica now if nobody has taken it. */
   runNow(jobId: number): Promise<boolean>;
 }
@@ -91,8 +98,22 @@ export function resourceJobs(
         maxAttempts: policy.operationAttempts,
         priority: JOB_PRIORITY.user,
       }),
+    releaseExpired: (db, now, resourceIds) => enqueueExpiredReleases(db, now, resourceIds),
     runNow: (jobId) => scheduler.runNow(jobId),
   };
+}
+
+async function enqueueExpiredReleases(db: Executor, now: Date, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  // Pinned to each resource's host, deduplicated by key, like `release` (job-queue.ts enqueueJob).
+  const res =
+    await sql`insert into jobs (kind, payload, state, key, max_attempts, run_at, host, priority, created_at, updated_at)
+    select ${JOB_KINDS.release}, jsonb_build_object('resourceId', id, 'reason', 'expired'), 'queued',
+      ${jobKeys.release('')} || id::text, ${RETRY_FOREVER}, ${now}, host, ${JOB_PRIORITY.background}, ${now}, ${now}
+    from resources where id = any(${[...ids]}::uuid[])
+    on conflict (key) where state in ('queued', 'running') do nothing`.execute(db);
+  await sql`select pg_notify(${JOBS_CHANNEL}, ${JOB_KINDS.release})`.execute(db);
+  return Number(res.numAffectedRows ?? 0n);
 }
 
 /** Every job enqueued through it runs on the replica serving its resource's host (`payload.resourceId`). */

@@ -33,7 +33,11 @@ async function expireBatch(d: Pick<WorkerDeps, 'db' | 'clock' | 'events' | 'jobs
   return d.db.transaction().execute(async (trx) => {
     const now = d.clock.now();
     const rows = await claimExpired(trx, now, limit);
-    for (const r of rows) await d.jobs.release(trx, now, r.id, { reason: 'expired' });
+    await d.jobs.releaseExpired(
+      trx,
+      now,
+      rows.map((r) => r.id),
+    );
     // Events last: an event append holds the event-order lock until commit.
     for (const r of rows) {
       await d.events.append(trx, {
