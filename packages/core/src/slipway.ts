@@ -4,8 +4,10 @@
  *
  * Request-side methods work without `start()`: a create runs its own job inline. `start()`
  * adds the background loops every replica should run: the job runner (woken by NOTIFY), the
- * sweepers (expired holds, expired resources, silent hosts, operations left claimed, the orphan
- * reaper's sweeps of provisioners with `inventory`, run as deduplicated jobs), the
+ * sweepers (on one replica at a time, the sweep lease's holder: expired holds, expired
+ * resources, silent hosts, operations left claimed, history past its retention; and on every
+ * replica the orphan reaper's sweeps of its provisioners with `inventory`, run as deduplicated
+ * jobs), the
  * watchers of provisioners with the `watch` capability, and registers and heartbeats the
  * hosts of host-placed provisioners (all stopped again by `close()`).
  */
