@@ -71,7 +71,11 @@ describe.each(engines)('job runner slots on %s', (engine) => {
   it('a finished job refills its slot at once: 40 jobs on 2 slots finish with no poll', async () => {
     const runner = await setup({ concurrency: 2, urgentSlots: 0 });
     let ran = 0;
-    runner.register('short', { run: async () => void (ran += 1) });
+    runner.register('short', {
+      run: async () => {
+        ran += 1;
+      },
+    });
     for (let i = 0; i < 40; i += 1) await enqueue('short');
     runner.start();
     await vi.waitFor(async () => expect(await doneCount()).toBe(40), { timeout: 20_000, interval: 50 });
@@ -104,7 +108,11 @@ describe.each(engines)('job runner slots on %s', (engine) => {
       },
     });
     let userRan = false;
-    runner.register('user', { run: async () => void (userRan = true) });
+    runner.register('user', {
+      run: async () => {
+        userRan = true;
+      },
+    });
     await backlog('bulk', 50);
     runner.start();
     await vi.waitFor(() => expect(bulkRunning).toBe(2), { timeout: 20_000, interval: 20 });
@@ -131,7 +139,11 @@ describe.each(engines)('job runner slots on %s', (engine) => {
       },
     });
     let others = 0;
-    runner.register('other', { run: async () => void (others += 1) });
+    runner.register('other', {
+      run: async () => {
+        others += 1;
+      },
+    });
     for (let i = 0; i < 10; i += 1) await enqueue(`hook:${i % 3}`);
     for (let i = 0; i < 10; i += 1) await enqueue('other');
     runner.start();
