@@ -158,6 +158,9 @@ export class JobRunner {
       }
       // Every slot is busy or nothing we may take is due: a finished job or a NOTIFY wakes us.
       await this.#sleep();
+      // Let timers and I/O in before the next claim: on PGlite a query settles in microtasks,
+      // so a backlog refilled from finishing jobs would otherwise hold the event loop to itself.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
