@@ -1,6 +1,8 @@
 /** Markdown tables for the terminal and docs; the same data as JSON for tools. */
 import type { CreateResourceRun } from './create-resource.js';
 import type { InvariantReport } from './database.js';
+import type { ExpiryResult } from './expiry.js';
+import { renderExpiry } from './expiry-report.js';
 import type { LoadResult } from './load.js';
 import type { PeerRow } from './peers.js';
 import { renderPeers } from './peers-report.js';
@@ -46,6 +48,8 @@ export interface BenchReport {
   /** Why the QEMU section did not run in a default run. */
   qemuSkipped: string | null;
   scale: ScaleSection | null;
+  /** The scale section: resources expiring together. */
+  expiry: ExpiryResult | null;
 }
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
@@ -202,6 +206,7 @@ export function renderMarkdown(report: BenchReport): string {
     );
   }
   if (report.scale) out.push(...renderScale(report.scale));
+  out.push(...renderExpiry(report.expiry));
   return out.join('\n');
 }
 

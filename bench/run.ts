@@ -8,7 +8,8 @@
  * Knobs (environment):
  *   BENCH_SECONDS         measured seconds per cell (default 5)
  *   BENCH_WARMUP_SECONDS  warm-up before each core cell (default 1)
- *   BENCH_ONLY            startup | admission | create-resource | qemu | scale (default: all; qemu only where it runs)
+ *   BENCH_ONLY            startup | admission | create-resource | expiry | qemu | scale (default: all; qemu only where it runs)
+ *   BENCH_EXPIRY_RESOURCES resources expiring together in the expiry section (default 10000)
  *   BENCH_SCALE_RESOURCES resources the scale section grows to, from 10k (default 100000; 1000000 for the full picture)
  *   BENCH_SCALE_REPS      timed repetitions of each read in the scale section (default 30)
  *   BENCH_STARTUP_RUNS    processes started per start-up kind (default 5)
@@ -37,6 +38,7 @@ import {
   createBenchDatabase,
   type InvariantReport,
 } from './database.js';
+import { benchExpiry, type ExpiryResult } from './expiry.js';
 import { type LoadSamples, summarize } from './load.js';
 import { MINIMAL_CREATE_SCRIPT } from './minimal-create.js';
 import { benchPeers, type PeerRow } from './peers.js';
@@ -68,9 +70,11 @@ let interrupted = false;
 async function main(): Promise<void> {
   const settings = settingsFromEnv(process.env);
   // Fail before touching any database when the reference tool is missing.
-  // (createResource's limit row is pgbench running the minimal create.)
+  // (createResource's limit row is pgbench running the minimal create; the expiry section's is pgbench too.)
   const pgbench =
-    (settings.admission && settings.pgbenchModes.length > 0) || settings.createResource ? findPgbench() : null;
+    (settings.admission && settings.pgbenchModes.length > 0) || settings.createResource || settings.expiryResources > 0
+      ? findPgbench()
+      : null;
   const missing = settings.startup ? startupMissing(ROOT) : [];
   if (missing.length > 0) {
     throw new Error(`the start-up section measures the build: ${missing.join(', ')} missing (run \`npm run build\`)`);
@@ -96,6 +100,7 @@ async function main(): Promise<void> {
   let startup: StartupSection | null = null;
   let qemu: QemuSection | null = null;
   let scale: ScaleSection | null = null;
+  let expiry: ExpiryResult | null = null;
   try {
     postgres = db ? await db.serverInfo() : null;
     // First, while nothing of the benchmark's own load lingers.
@@ -118,6 +123,7 @@ async function main(): Promise<void> {
       if (pgbench) minimalCreate.push(...(await minimalCreateRows(db, pgbench, settings)));
     }
     if (settings.scale) scale = await scaleSection(settings);
+    if (settings.expiryResources > 0) expiry = await expirySection(settings, pgbench);
   } finally {
     removeDrop();
     await db?.drop();
@@ -146,6 +152,7 @@ async function main(): Promise<void> {
     qemu,
     qemuSkipped,
     scale,
+    expiry,
   };
   const markdown = renderMarkdown(report);
   process.stdout.write(`\n${markdown}\n`);
@@ -155,6 +162,10 @@ async function main(): Promise<void> {
   writeFileSync(file, `${markdown}\n`);
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   progress(`wrote ${relative(ROOT, file)} and bench-results/latest.json`);
+  const e = expiry?.invariants;
+  if (e && (e.balanceMismatches > 0 || e.heldMismatches > 0)) {
+    throw new Error('ledger invariants were violated during the expiry run (see the report)');
+  }
   const i = invariants;
   if (scale && scale.invariantProblems.length > 0) {
     throw new Error(`ledger invariants were violated in the scale section: ${scale.invariantProblems[0]}`);
@@ -257,6 +268,18 @@ async function scaleSection(settings: Settings): Promise<ScaleSection> {
   } finally {
     removeDrop();
     await Promise.allSettled(dbs.map((db) => db.drop()));
+  }
+}
+
+/** 10,000 expiries in a database of their own, so nothing of the other sections is in the way. */
+async function expirySection(settings: Settings, pgbench: string | null): Promise<ExpiryResult> {
+  const db = await createBenchDatabase();
+  const removeDrop = onInterrupt(() => db.drop());
+  try {
+    return await benchExpiry({ db, resources: settings.expiryResources, pgbench, progress });
+  } finally {
+    removeDrop();
+    await db.drop();
   }
 }
 

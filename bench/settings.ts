@@ -1,7 +1,7 @@
 /** The benchmark's knobs, read from the environment (see bench/run.ts and docs/benchmarks.md). */
 import type { PgbenchMode } from './pgbench.js';
 
-export const SECTIONS = ['startup', 'admission', 'create-resource', 'qemu', 'scale'] as const;
+export const SECTIONS = ['startup', 'admission', 'create-resource', 'expiry', 'qemu', 'scale'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Settings {
@@ -12,6 +12,8 @@ export interface Settings {
   startupIdleMs: number;
   admission: boolean;
   createResource: boolean;
+  /** The scale section: this many resources expiring together (0: off). */
+  expiryResources: number;
   /** `required`: BENCH_ONLY=qemu (missing QEMU is an error); `if-available`: the default run. */
   qemu: 'required' | 'if-available' | 'off';
   qemuRuns: number;
@@ -49,6 +51,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
     startupIdleMs: positive(env.BENCH_STARTUP_IDLE_MS, 3000, 'BENCH_STARTUP_IDLE_MS', true),
     admission: only === undefined || only === 'admission',
     createResource: only === undefined || only === 'create-resource',
+    expiryResources:
+      only === undefined || only === 'expiry' ? whole(env.BENCH_EXPIRY_RESOURCES, 10_000, 'BENCH_EXPIRY_RESOURCES') : 0,
     qemu: only === 'qemu' ? 'required' : only === undefined ? 'if-available' : 'off',
     qemuRuns: whole(env.BENCH_QEMU_RUNS, 5, 'BENCH_QEMU_RUNS'),
     pgbenchModes: modes as PgbenchMode[],

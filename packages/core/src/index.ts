@@ -42,8 +42,9 @@ export {
 } from './hosts/host-staleness.js';
 export { DEFAULT_HOST_SETTINGS, type HostSettings, LocalHosts } from './hosts/local-hosts.js';
 export { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './jobs/backoff.js';
+export type { KindPattern } from './jobs/job-claim.js';
 export type { JobHistoryEntry, JobOutcome } from './jobs/job-history.js';
-export { type EnqueueInput, enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
+export { type EnqueueInput, enqueueJob, JOB_PRIORITY, JOBS_CHANNEL } from './jobs/job-queue.js';
 export { type Job, type JobHandler, JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 export { type JobScheduler, jobScheduler } from './jobs/job-scheduler.js';
 export { CreditLedger, type LedgerAudit, type ReserveInput } from './ledger/ledger.js';
@@ -111,7 +112,13 @@ export type {
   ProvisionerEvent,
   ProvisionerOptions,
 } from './provisioner/provisioner.js';
-export type { JobQueue, JobRequest, ProvisionerStore, StoreEntry } from './provisioner/provisioner-store.js';
+export type {
+  JobQueue,
+  JobRequest,
+  ProvisionerStore,
+  StoreEntry,
+  StoreWriteOptions,
+} from './provisioner/provisioner-store.js';
 export { ProvisionerRegistry, type RegistryDeps } from './provisioner/registry.js';
 export {
   type CallContext,
@@ -152,8 +159,13 @@ export {
 export { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 export { ResourceService, type ResourceServiceDeps } from './resources/resource-service.js';
 export { activeJobCount, ResourceWorkflows } from './resources/resource-workflows.js';
+export {
+  DEFAULT_RETENTION,
+  type RetentionResult,
+  type RetentionSettings,
+} from './resources/sweepers/retention.js';
 export type { WorkerDeps } from './resources/worker-deps.js';
-export { createSlipway, type Slipway, type SlipwayOptions } from './slipway.js';
+export { createSlipway, type Slipway, type SlipwayOptions, type SweepResult } from './slipway.js';
 export { type DatabaseConfig, type DatabaseEngine, openDatabase, type SlipwayStorage } from './storage/database.js';
 export type { Executor } from './storage/executor.js';
 export { MIGRATIONS, migrateToLatest } from './storage/migrations.js';

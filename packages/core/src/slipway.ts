@@ -4,8 +4,10 @@
  *
  * Request-side methods work without `start()`: a create runs its own job inline. `start()`
  * adds the background loops every replica should run: the job runner (woken by NOTIFY), the
- * sweepers (expired holds, expired resources, silent hosts, operations left claimed, the orphan
- * reaper's sweeps of provisioners with `inventory`, run as deduplicated jobs), the
+ * sweepers (on one replica at a time, the sweep lease's holder: expired holds, expired
+ * resources, silent hosts, operations left claimed, history past its retention; and on every
+ * replica the orphan reaper's sweeps of its provisioners with `inventory`, run as deduplicated
+ * jobs), the
  * watchers of provisioners with the `watch` capability, and registers and heartbeats the
  * hosts of host-placed provisioners (all stopped again by `close()`).
  */
@@ -17,7 +19,7 @@ import { EventStream, type WatchOptions } from './events/event-stream.js';
 import { HostService } from './hosts/host-service.js';
 import { type HostSettings, LocalHosts } from './hosts/local-hosts.js';
 import type { BackoffPolicy } from './jobs/backoff.js';
-import { enqueueJob, JOBS_CHANNEL } from './jobs/job-queue.js';
+import { enqueueJob, JOB_PRIORITY, JOBS_CHANNEL } from './jobs/job-queue.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { jobScheduler } from './jobs/job-scheduler.js';
 import { CreditLedger } from './ledger/ledger.js';
@@ -35,6 +37,13 @@ import type { ReaperSettings } from './resources/reaper/reaper-settings.js';
 import { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 import { ResourceService } from './resources/resource-service.js';
 import { ResourceWorkflows } from './resources/resource-workflows.js';
+import {
+  DEFAULT_RETENTION,
+  pruneRetained,
+  type RetentionResult,
+  type RetentionSettings,
+} from './resources/sweepers/retention.js';
+import { dropSweepLease, takeSweepLease } from './resources/sweepers/sweep-lease.js';
 import { Watchers } from './resources/watch/watchers.js';
 import { type DatabaseConfig, openDatabase, type SlipwayStorage } from './storage/database.js';
 import { sqlProvisionerStore } from './storage/sql-provisioner-store.js';
@@ -51,9 +60,12 @@ export interface SlipwayOptions {
   rateLimits?: RateLimits;
   /** Per-call provisioner time-outs. */
   runtime?: RuntimeOptions;
+  /** The job runner (`JobRunnerOptions`): slots, slots kept for user work, caps per kind, lease, poll. */
   jobs?: {
     leaseMs?: number;
     concurrency?: number;
+    urgentSlots?: number;
+    kindConcurrency?: Record<string, number>;
     pollMs?: number;
     backoff?: Partial<BackoffPolicy>;
     /** Jitter source (a seeded PRNG makes retries reproducible). */
@@ -61,8 +73,14 @@ export interface SlipwayOptions {
   };
   /** Host heartbeats (host-placed provisioners): every 5 s, stale after 30 s by default. */
   hosts?: Partial<HostSettings>;
-  /** How often the sweepers run after `start()` (ms). Default 5 s. */
+  /**
+   * How often the sweepers run after `start()` (ms), on one replica at a time (the holder of
+   * the sweep lease, taken over `3 × sweepIntervalMs` (at least 15 s) after its holder stops).
+   * Default 5 s.
+   */
   sweepIntervalMs?: number;
+  /** How long history is kept: events, finished resources, released machines' store rows (docs/operations.md). */
+  retention?: Partial<RetentionSettings>;
   /**
    * The orphan reaper of provisioners with `inventory`: a sweep every `intervalMs` (default
    * 5 min) per provisioner, orphans released after `graceMs` (default 10 min). See docs/reliability.md.
@@ -95,16 +113,17 @@ export interface Slipway {
   /** Run every job that is due now (tests, scripts); returns how many ran. */
   runJobs(): Promise<number>;
   /**
-   * One pass of the sweepers: expired holds, expired resources, hosts gone silent, operations
-   * left claimed; and the orphan reaper's next sweeps enqueued (`reaperSweepsScheduled`).
+   * One pass of the sweepers, here and now: expired holds, expired resources, hosts gone
+   * silent, operations left claimed, history past its retention; and the orphan reaper's next
+   * sweeps enqueued (`reaperSweepsScheduled`).
    */
-  sweep(): Promise<{
-    holdsReconciled: number;
-    expired: number;
-    staleHosts: number;
-    operationsFailed: number;
-    reaperSweepsScheduled: number;
-  }>;
+  sweep(): Promise<SweepResult>;
+  /**
+   * What `start()` runs every `sweepIntervalMs`: the orphan reaper's scheduling for this
+   * replica's scopes, and `sweep()` if this replica holds (or takes) the sweep lease;
+   * undefined when another replica holds it.
+   */
+  sweepAsLeader(): Promise<SweepResult | undefined>;
   /**
    * Register this replica's hosts (HOST_IN_USE when another live replica serves one of the
    * names), then start heartbeats, the job loop, the sweepers and the provisioners' watchers.
@@ -113,6 +132,19 @@ export interface Slipway {
   /** Stop background work, then close the database if Slipway opened it. */
   close(): Promise<void>;
 }
+
+export interface SweepResult {
+  holdsReconciled: number;
+  expired: number;
+  staleHosts: number;
+  operationsFailed: number;
+  reaperSweepsScheduled: number;
+  /** Rows deleted because their retention period passed. */
+  retained: RetentionResult;
+}
+
+/** The lease the sweeping replica holds (sweepers/sweep-lease.ts). */
+const SWEEP_LEASE = 'sweep';
 
 export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   const logger = options.logger ?? silentLogger;
@@ -131,6 +163,8 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
         ...(job.runAt ? { runAt: job.runAt } : {}),
         // A host-placed provisioner's own work runs on the host that asked for it.
         host: registry.get(provisioner).host()?.name ?? null,
+        // Hooks and refreshes: bulk work, after what users wait for.
+        priority: JOB_PRIORITY.background,
       });
     },
   });
@@ -190,11 +224,24 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlistenJobs: (() => Promise<void>) | undefined;
   let closed = false;
-  const sweep = async () => ({
+  const retention = { ...DEFAULT_RETENTION, ...options.retention };
+  const sweepEvery = options.sweepIntervalMs ?? 5_000;
+  const sweepShared = async (): Promise<Omit<SweepResult, 'reaperSweepsScheduled'>> => ({
     ...(await workflows.sweep()),
     staleHosts: await hostService.sweepStale(),
+    retained: await pruneRetained(db, { now: clock.now(), wallNow: new Date() }, retention),
+  });
+  const sweep = async (): Promise<SweepResult> => ({
+    ...(await sweepShared()),
     reaperSweepsScheduled: await reaper.schedule(),
   });
+  const sweepAsLeader = async (): Promise<SweepResult | undefined> => {
+    // The reaper's scopes are this replica's own (its hosts): every replica schedules them.
+    const reaperSweepsScheduled = await reaper.schedule();
+    const ttl = Math.max(3 * sweepEvery, 15_000);
+    if (!(await takeSweepLease(db, SWEEP_LEASE, runner.workerId, clock.now(), ttl))) return undefined;
+    return { ...(await sweepShared()), reaperSweepsScheduled };
+  };
 
   return {
     storage,
@@ -213,6 +260,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     watch: (actor, opts) => stream.watch(actor, opts),
     runJobs: () => runner.runDue(),
     sweep,
+    sweepAsLeader,
     async start() {
       if (closed) throw new Error('slipway is closed');
       await hostService.start();
@@ -222,9 +270,9 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       });
       runner.start();
       if (!sweepTimer) {
-        const every = options.sweepIntervalMs ?? 5_000;
+        const every = sweepEvery;
         const tick = () =>
-          void sweep()
+          void sweepAsLeader()
             .catch((error: unknown) => logger.warn('sweep failed', { error: String(error) }))
             .finally(() => {
               if (sweepTimer) sweepTimer = setTimeout(tick, every);
@@ -244,6 +292,8 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
       await hostService.stopHeartbeats();
       await runner.stop();
       await hostService.stop();
+      // Another replica sweeps from its next tick on, not once our lease has run out.
+      await dropSweepLease(db, SWEEP_LEASE, runner.workerId).catch(() => {});
       // The caller may have closed storage it owns already; unsubscribing is then moot.
       await unlistenJobs?.().catch(() => {});
       await stream.close().catch(() => {});

@@ -30,7 +30,11 @@ export interface ServerConfig {
   /** Longest a create/release waits for its job before answering (s). */
   waitSeconds: number;
   jobLeaseMs: number;
+  /** Jobs one replica runs at once. */
+  jobConcurrency: number;
   sweepIntervalMs: number;
+  /** Days history is kept (docs/operations.md); 0 keeps it for ever. */
+  retention: { eventsDays: number; resourcesDays: number; machinesDays: number };
   /** Host-placed provisioners: how often this replica heartbeats its hosts, and when a silent host is stale (ms). */
   hosts: { heartbeatMs: number; staleAfterMs: number; claimWaitMs: number };
   /** The orphan reaper of provisioners with inventory: how often it sweeps, how long an orphan is left alone (ms). */
@@ -110,7 +114,11 @@ const EnvSchema = z.object({
   SLIPWAY_RATE_LIMIT_CREATES_PER_MINUTE: wholeNumber(0, 1_000_000).default(LIMITS.createRateLimit.limit),
   SLIPWAY_WAIT_SECONDS: wholeNumber(0, 3600).default(60),
   SLIPWAY_JOB_LEASE_MS: wholeNumber(500, 3_600_000).default(30_000),
+  SLIPWAY_JOB_CONCURRENCY: wholeNumber(1, 1_000).default(8),
   SLIPWAY_SWEEP_INTERVAL_MS: wholeNumber(50, 3_600_000).default(5_000),
+  SLIPWAY_RETENTION_EVENTS_DAYS: wholeNumber(0, 36_500).default(90),
+  SLIPWAY_RETENTION_RESOURCES_DAYS: wholeNumber(0, 36_500).default(30),
+  SLIPWAY_RETENTION_MACHINES_DAYS: wholeNumber(0, 36_500).default(7),
   SLIPWAY_HOST_HEARTBEAT_MS: wholeNumber(100, 3_600_000).default(5_000),
   SLIPWAY_HOST_STALE_AFTER_MS: wholeNumber(200, 86_400_000).default(30_000),
   SLIPWAY_REAPER_INTERVAL_MS: wholeNumber(1_000, 86_400_000).default(300_000),
@@ -173,7 +181,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     rateLimitCreatesPerMinute: e.SLIPWAY_RATE_LIMIT_CREATES_PER_MINUTE,
     waitSeconds: e.SLIPWAY_WAIT_SECONDS,
     jobLeaseMs: e.SLIPWAY_JOB_LEASE_MS,
+    jobConcurrency: e.SLIPWAY_JOB_CONCURRENCY,
     sweepIntervalMs: e.SLIPWAY_SWEEP_INTERVAL_MS,
+    retention: {
+      eventsDays: e.SLIPWAY_RETENTION_EVENTS_DAYS,
+      resourcesDays: e.SLIPWAY_RETENTION_RESOURCES_DAYS,
+      machinesDays: e.SLIPWAY_RETENTION_MACHINES_DAYS,
+    },
     hosts: {
       heartbeatMs: e.SLIPWAY_HOST_HEARTBEAT_MS,
       staleAfterMs: e.SLIPWAY_HOST_STALE_AFTER_MS,

@@ -19,6 +19,7 @@ import {
   type Provisioner,
   type RateLimits,
   type ResourcePolicy,
+  type RetentionSettings,
   type Slipway,
   type SlipwayOptions,
   systemClock,
@@ -102,11 +103,22 @@ export function resolveCoreOptions(c: DependencyContainer): Omit<SlipwayOptions,
     defaultPricing: c.resolve(TOKENS.DefaultPricing),
     policy: c.resolve(TOKENS.ResourcePolicy),
     rateLimits: c.resolve(TOKENS.RateLimits),
-    jobs: { leaseMs: config.jobLeaseMs },
+    jobs: { leaseMs: config.jobLeaseMs, concurrency: config.jobConcurrency },
     sweepIntervalMs: config.sweepIntervalMs,
+    retention: retentionFromDays(config.retention),
     reaper: config.reaper,
     hosts: config.hosts,
     logger: c.resolve(TOKENS.Logger),
     clock: c.resolve(TOKENS.Clock),
+  };
+}
+
+/** Retention periods in days (0: keep for ever) as the core takes them. */
+function retentionFromDays(days: ServerConfig['retention']): Partial<RetentionSettings> {
+  const ms = (d: number) => (d === 0 ? null : d * 24 * 3_600_000);
+  return {
+    eventsMs: ms(days.eventsDays),
+    finishedResourcesMs: ms(days.resourcesDays),
+    releasedMachinesMs: ms(days.machinesDays),
   };
 }

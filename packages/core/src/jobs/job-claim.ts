@@ -8,11 +8,18 @@
  * the attempt its dead runner began: a crash is no failure of the job, so it uses up no attempt
  * (only a recorded error does, job-runner.ts `#fail`); the takeover goes into `history`. Up to
  * `MAX_TAKEOVERS_PER_ATTEMPT`: a job that keeps killing its runners then uses attempts up too.
+ *
+ * One statement, two index scans: leases that ran out (`jobs_leases`) first, then queued jobs
+ * in claim order, priority then run_at (`jobs_queued`), both optionally narrowed to a priority
+ * band and to kinds, so a runner can keep slots for user-facing work and cap a kind.
  */
-import { type Kysely, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
 import type { SlipwayDatabase } from '../storage/schema.js';
 import { appendHistory, takeoverAttempt, takeoverEntry } from './job-history.js';
 import type { Job } from './job-runner.js';
+
+/** A job kind, or every kind with a prefix when it ends in `*` (as `JobRunner.register` takes them). */
+export type KindPattern = string;
 
 export interface ClaimOptions {
   now: Date;
@@ -25,13 +32,45 @@ export interface ClaimOptions {
   onlyId?: number;
   /** Jobs this runner is running: never taken again by it, even once their lease lapsed. */
   running?: readonly number[];
+  /** Only jobs with `priority < below` / `priority >= atLeast`. */
+  priority?: { below?: number; atLeast?: number };
+  /** Only jobs of this kind pattern; none of these. */
+  kinds?: { only?: KindPattern; except?: readonly KindPattern[] };
 }
 
+type Jobs = ExpressionBuilder<SlipwayDatabase, 'jobs'>;
+
 export function claimJobs(db: Kysely<SlipwayDatabase>, c: ClaimOptions): Promise<Job[]> {
-  const { now, workerId, limit, onlyId } = c;
+  const { now, workerId, limit } = c;
   const until = new Date(now.getTime() + c.leaseMs);
-  const hosts = [...c.hosts];
   return db
+    .with('expired', (qb) =>
+      qb
+        .selectFrom('jobs')
+        .select('id')
+        // A running job whose lease ran out: its runner died. Take it over.
+        .where('state', '=', 'running')
+        .where('locked_until', '<', now)
+        .where((w) => eligible(w, c))
+        .orderBy('locked_until')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .with('queued', (qb) =>
+      qb
+        .selectFrom('jobs')
+        .select('id')
+        .where('state', '=', 'queued')
+        .where('run_at', '<=', now)
+        .where((w) => eligible(w, c))
+        .orderBy('priority')
+        .orderBy('run_at')
+        .orderBy('id')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
+    )
     .updateTable('jobs')
     .set({
       state: 'running',
@@ -42,48 +81,51 @@ export function claimJobs(db: Kysely<SlipwayDatabase>, c: ClaimOptions): Promise
       locked_until: until,
       updated_at: now,
     })
-    .where('id', 'in', (eb) => {
-      let q = eb
-        .selectFrom('jobs')
-        .select('id')
-        .where((w) =>
-          w.or([
-            w.and([w('state', '=', 'queued'), w('run_at', '<=', now)]),
-            // A running job whose lease ran out: its runner died. Take it over.
-            w.and([w('state', '=', 'running'), w('locked_until', '<', now)]),
-          ]),
-        )
-        // Pinned jobs only on their host's replica (runNow included: it leaves them to that replica),
-        // and only while its row says so: after a takeover, before our next heartbeat notices, not ours.
-        .where((w) =>
-          hosts.length > 0
-            ? w.or([
-                w('host', 'is', null),
-                w.and([
-                  w('host', 'in', hosts),
-                  w.exists(
-                    w
-                      .selectFrom('hosts')
-                      .select('hosts.name')
-                      .whereRef('hosts.name', '=', 'jobs.host')
-                      .where('hosts.replica_id', '=', workerId)
-                      .where('hosts.state', '=', 'up'),
-                  ),
-                ]),
-              ])
-            : w('host', 'is', null),
-        )
-        .orderBy('run_at')
-        .orderBy('id')
-        .limit(limit)
-        .forUpdate()
-        .skipLocked();
-      if (onlyId !== undefined) q = q.where('id', '=', onlyId);
-      // Our own lease lapsed (a blocked event loop, a slow heartbeat): that run goes on; a
-      // second one here would run the job twice at once under the same lease.
-      if (c.running && c.running.length > 0) q = q.where('id', 'not in', [...c.running]);
-      return q;
-    })
+    .where(
+      'id',
+      'in',
+      sql<number>`(select id from (select id, 0 as o from expired union all select id, 1 from queued) due order by o limit ${limit})`,
+    )
     .returningAll()
     .execute();
+}
+
+/** What this runner may take: its hosts' jobs, the band and kinds asked for, not its own running ones. */
+function eligible(w: Jobs, c: ClaimOptions): Expression<SqlBool> {
+  const hosts = [...c.hosts];
+  const and: Expression<SqlBool>[] = [
+    // Pinned jobs only on their host's replica (runNow included: it leaves them to that replica),
+    // and only while its row says so: after a takeover, before our next heartbeat notices, not ours.
+    hosts.length > 0
+      ? w.or([
+          w('host', 'is', null),
+          w.and([
+            w('host', 'in', hosts),
+            w.exists(
+              w
+                .selectFrom('hosts')
+                .select('hosts.name')
+                .whereRef('hosts.name', '=', 'jobs.host')
+                .where('hosts.replica_id', '=', c.workerId)
+                .where('hosts.state', '=', 'up'),
+            ),
+          ]),
+        ])
+      : w('host', 'is', null),
+  ];
+  if (c.onlyId !== undefined) and.push(w('id', '=', c.onlyId));
+  // Our own lease lapsed (a blocked event loop, a slow heartbeat): that run goes on; a
+  // second one here would run the job twice at once under the same lease.
+  if (c.running && c.running.length > 0) and.push(w('id', 'not in', [...c.running]));
+  if (c.priority?.below !== undefined) and.push(w('priority', '<', c.priority.below));
+  if (c.priority?.atLeast !== undefined) and.push(w('priority', '>=', c.priority.atLeast));
+  if (c.kinds?.only !== undefined) and.push(kindIs(w, c.kinds.only));
+  for (const k of c.kinds?.except ?? []) and.push(w.not(kindIs(w, k)));
+  return w.and(and);
+}
+
+function kindIs(w: Jobs, pattern: KindPattern): Expression<SqlBool> {
+  if (!pattern.endsWith('*')) return w('kind', '=', pattern);
+  const prefix = pattern.slice(0, -1).replace(/[\\%_]/g, (ch) => `\\${ch}`);
+  return w('kind', 'like', `${prefix}%`);
 }

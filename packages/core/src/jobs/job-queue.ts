@@ -10,6 +10,13 @@ import type { Job } from './job-runner.js';
 
 export const JOBS_CHANNEL = 'slipway_jobs';
 
+/**
+ * Claim order, lower first. User-facing work (allocations, operations, releases a user asked
+ * for) goes before bulk background work (expiry releases, reaping, cleanups, provisioner
+ * hooks), which may also never take a runner's last `urgentSlots` (job-runner.ts).
+ */
+export const JOB_PRIORITY = { user: 0, background: 100 } as const;
+
 export interface EnqueueInput {
   kind: string;
   payload: Record<string, unknown>;
@@ -21,6 +28,8 @@ export interface EnqueueInput {
   host?: string | null;
   /** Pin the job to the host of this resource (its `host` column, read in the insert). */
   hostOf?: string;
+  /** Claim order, lower first; default `JOB_PRIORITY.user`. */
+  priority?: number;
 }
 
 /** Who runs a job enqueued already claimed, and until when its lease holds. */
@@ -76,6 +85,7 @@ function jobValues(now: Date, job: EnqueueInput): InsertObject<SlipwayDatabase, 
     key: job.key ?? null,
     max_attempts: job.maxAttempts ?? 8,
     run_at: job.runAt ?? now,
+    priority: job.priority ?? JOB_PRIORITY.user,
     host: job.hostOf
       ? (eb) =>
           eb

@@ -12,6 +12,11 @@
  * A job pinned to a host (`jobs.host`) is taken only by the runner serving that host
  * (`hosts()`) while the host's row is up and held by it (`hosts.replica_id` = `workerId`);
  * every runner takes unpinned ones.
+ *
+ * The loop refills a slot the moment a job in it finishes: it claims for every free slot in
+ * one go (job-slots.ts: user work first, background work kept off the last `urgentSlots`,
+ * capped kinds up to their room) and sleeps only when nothing it may take is due; a finished
+ * job, a NOTIFY or `pollMs` wakes it.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -20,8 +25,9 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Clock, Logger } from '../provisioner/provisioner.js';
 import type { JobsTable, SlipwayDatabase } from '../storage/schema.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-import { claimJobs } from './job-claim.js';
+import { type ClaimOptions, claimJobs, type KindPattern } from './job-claim.js';
 import { appendHistory, historyEntry, type JobOutcome, logTakeover, takenOverBy } from './job-history.js';
+import { narrowClaim, planClaims, type RunningJob } from './job-slots.js';
 
 export type Job = Selectable<JobsTable>;
 
@@ -40,9 +46,20 @@ export interface JobRunnerOptions {
   logger: Logger;
   /** A job's lease; renewed every third of it while the job runs. Default 30 s. */
   leaseMs?: number;
-  /** Jobs run at once by this runner. Default 4. */
+  /** Jobs run at once by this runner. Default 8. */
   concurrency?: number;
-  /** Poll interval when idle (NOTIFY wakes it sooner). Default 1 s. */
+  /**
+   * Slots background jobs (priority ≥ `JOB_PRIORITY.background`: expiry releases, reaping,
+   * cleanups, provisioner hooks) never take, kept for user-facing work. Default 1 (0 when
+   * `concurrency` is 1).
+   */
+  urgentSlots?: number;
+  /**
+   * The most jobs of a kind this runner runs at once, by kind (a pattern ending in `*` counts
+   * every kind with that prefix; patterns should not overlap). Default: no cap but `concurrency`.
+   */
+  kindConcurrency?: Record<KindPattern, number>;
+  /** Poll interval when nothing is due (a NOTIFY or a finished job wakes it sooner). Default 1 s. */
   pollMs?: number;
   backoff?: Partial<BackoffPolicy>;
   random?: () => number;
@@ -58,15 +75,19 @@ export class JobRunner {
   readonly #o: Required<Omit<JobRunnerOptions, 'backoff'>> & { backoff: BackoffPolicy };
   readonly #handlers = new Map<string, JobHandler>();
   readonly #prefixHandlers = new Map<string, JobHandler>();
-  readonly #running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  readonly #running = new Map<number, RunningJob & { controller: AbortController; done: Promise<void> }>();
   #loop: Promise<void> | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
+  /** Woken since the loop last claimed: claim again before sleeping. */
+  #woken = false;
 
   constructor(options: JobRunnerOptions) {
     this.#o = {
       leaseMs: 30_000,
-      concurrency: 4,
+      concurrency: 8,
+      urgentSlots: 1,
+      kindConcurrency: {},
       pollMs: 1_000,
       random: Math.random,
       hosts: () => [],
@@ -86,7 +107,7 @@ export class JobRunner {
     let total = 0;
     for (;;) {
       if (this.#stopping) return total; // a stopping runner takes nothing new
-      const jobs = await this.#claim(this.#o.concurrency);
+      const jobs = await this.#fill();
       if (jobs.length === 0) return total;
       total += jobs.length;
       await Promise.all(jobs.map((job) => this.#execute(job)));
@@ -99,7 +120,7 @@ export class JobRunner {
    */
   async runNow(jobId: number): Promise<boolean> {
     if (this.#stopping) return false;
-    const [job] = await this.#claim(1, jobId);
+    const [job] = await this.#claim({ limit: 1, onlyId: jobId });
     if (!job) return false;
     await this.#execute(job);
     return true;
@@ -151,13 +172,14 @@ export class JobRunner {
 
   /** Wake the loop now (a NOTIFY arrived). */
   wake(): void {
+    this.#woken = true;
     this.#wake?.();
   }
 
   /** Stop taking jobs; abort and await the running ones (their leases will expire). */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.#wake?.();
+    this.wake();
     for (const r of this.#running.values()) r.controller.abort(new Error('job runner stopping'));
     await this.#loop;
     await Promise.allSettled([...this.#running.values()].map((r) => r.done));
@@ -166,30 +188,49 @@ export class JobRunner {
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
+      this.#woken = false; // a wake from here on (a job finishing mid-claim) is not lost
       try {
-        const free = this.#o.concurrency - this.#running.size;
-        const jobs = free > 0 ? await this.#claim(free) : [];
-        for (const job of jobs) void this.#execute(job);
-        if (jobs.length > 0 && jobs.length === free) continue;
+        for (const job of await this.#fill()) void this.#execute(job);
       } catch (error) {
         this.#o.logger.error('job claim failed', { error: String(error) });
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#o.pollMs);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
+      // Every slot is busy or nothing we may take is due: a finished job or a NOTIFY wakes us.
+      await this.#sleep();
+      // Let timers and I/O in before the next claim: on PGlite a query settles in microtasks,
+      // so a backlog refilled from finishing jobs would otherwise hold the event loop to itself.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
-  async #claim(limit: number, onlyId?: number): Promise<Job[]> {
+  async #sleep(): Promise<void> {
+    if (this.#woken || this.#stopping) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.#o.pollMs);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = undefined;
+  }
+
+  /** Claim for every free slot, in job-slots.ts order. */
+  async #fill(): Promise<Job[]> {
+    const { concurrency, urgentSlots, kindConcurrency } = this.#o;
+    const plan = planClaims([...this.#running.values()], { concurrency, urgentSlots, kindConcurrency });
+    const taken: Job[] = [];
+    for (const planned of plan.claims) {
+      const claim = narrowClaim(plan, planned, taken);
+      if (claim) taken.push(...(await this.#claim(claim)));
+    }
+    return taken;
+  }
+
+  async #claim(claim: Pick<ClaimOptions, 'limit' | 'onlyId' | 'priority' | 'kinds'>): Promise<Job[]> {
     const { db, clock, leaseMs, hosts, logger } = this.#o;
     const now = clock.now();
     const running = [...this.#running.keys()];
-    const jobs = await claimJobs(db, { now, leaseMs, workerId: this.workerId, hosts: hosts(), limit, onlyId, running });
+    const jobs = await claimJobs(db, { ...claim, now, leaseMs, workerId: this.workerId, hosts: hosts(), running });
     for (const job of jobs) if (takenOverBy(job.history, this.workerId, now)) logTakeover(logger, job);
     return jobs;
   }
@@ -207,7 +248,7 @@ export class JobRunner {
     const done = new Promise<void>((r) => {
       resolveDone = r;
     });
-    this.#running.set(job.id, { controller, done });
+    this.#running.set(job.id, { kind: job.kind, priority: job.priority, controller, done });
     const heartbeat = setInterval(() => void this.#renew(job, controller), Math.max(10, this.#o.leaseMs / 3));
     try {
       const handler = this.#handlerFor(job.kind);
@@ -228,6 +269,7 @@ export class JobRunner {
       clearInterval(heartbeat);
       this.#running.delete(job.id);
       resolveDone();
+      this.wake(); // its slot is free: refill it now, not after pollMs
     }
   }
 

@@ -115,7 +115,12 @@ export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvi
       const store = storeOf(ctx);
       const machine = await store.get<DemoMachine>(key(allocation.resourceId));
       if (machine && !machine.value.released) {
-        await store.put<DemoMachine>(key(allocation.resourceId), { ...machine.value, released: true });
+        // Kept a while for late status calls, then aged out by the core's retention.
+        await store.put<DemoMachine>(
+          key(allocation.resourceId),
+          { ...machine.value, released: true },
+          { retired: true },
+        );
         track(allocation.resourceId, false);
         faultPoint('release.during');
       }

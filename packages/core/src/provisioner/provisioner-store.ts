@@ -10,17 +10,33 @@ export interface StoreEntry<T = unknown> {
   readonly version: number;
 }
 
+/** How a write marks its entry. */
+export interface StoreWriteOptions {
+  /**
+   * The entry is the record of a released machine, kept only a while (so a late status or a
+   * repeated release still finds it): it stays readable until the core's retention deletes it,
+   * `releasedMachinesMs` (default 7 days) after this write. A later write without it keeps the
+   * entry for good again. Default false.
+   */
+  retired?: boolean;
+}
+
 export interface ProvisionerStore {
   get<T = unknown>(key: string): Promise<StoreEntry<T> | undefined>;
   /** Entries whose key starts with `prefix`, in key order. */
   list<T = unknown>(prefix?: string): Promise<StoreEntry<T>[]>;
   /** Unconditional upsert. */
-  put<T = unknown>(key: string, value: T): Promise<StoreEntry<T>>;
+  put<T = unknown>(key: string, value: T, options?: StoreWriteOptions): Promise<StoreEntry<T>>;
   /**
    * Write only if the entry is still at `expectedVersion` (`null`: only if it does not exist).
    * Returns the new entry, or undefined when someone else wrote first.
    */
-  compareAndSet<T = unknown>(key: string, expectedVersion: number | null, value: T): Promise<StoreEntry<T> | undefined>;
+  compareAndSet<T = unknown>(
+    key: string,
+    expectedVersion: number | null,
+    value: T,
+    options?: StoreWriteOptions,
+  ): Promise<StoreEntry<T> | undefined>;
   delete(key: string, expectedVersion?: number): Promise<boolean>;
   /**
    * Atomically take the first entry among `keys` (in the given order) whose value contains

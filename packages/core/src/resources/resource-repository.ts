@@ -128,35 +128,3 @@ export async function markReleased(db: Executor, id: string, expired: boolean, n
 export async function noteError(db: Executor, id: string, error: string, now: Date): Promise<void> {
   await db.updateTable('resources').set({ error, updated_at: now }).where('id', '=', id).execute();
 }
-
-/**
- * Claim up to `limit` resources past `expiresAt` for release (→ RELEASING), skipping rows
- * another replica holds. A machine that failed after it ran still exists at the provider:
- * it expires too, and so does one whose host went silent (UNKNOWN; its release waits for the host).
- */
-export function claimExpired(
-  db: Executor,
-  now: Date,
-  limit: number,
-): Promise<Pick<ResourceRow, 'id' | 'owner_id' | 'expires_at'>[]> {
-  return db
-    .updateTable('resources')
-    .set({ status: 'RELEASING', updated_at: now })
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('resources')
-        .select('id')
-        .where((eb) =>
-          eb.or([
-            eb('status', 'in', ['RUNNING', 'STOPPED', 'UNKNOWN']),
-            eb.and([eb('status', '=', 'FAILED'), eb('external_id', 'is not', null)]),
-          ]),
-        )
-        .where('expires_at', '<=', now)
-        .limit(limit)
-        .forUpdate()
-        .skipLocked(),
-    )
-    .returning(['id', 'owner_id', 'expires_at'])
-    .execute();
-}

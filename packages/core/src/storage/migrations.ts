@@ -10,6 +10,7 @@ import { m003_resource_operations } from './migrations/003_resource_operations.j
 import { m004_hosts } from './migrations/004_hosts.js';
 import { m005_reaper } from './migrations/005_reaper.js';
 import { m006_job_history } from './migrations/006_job_history.js';
+import { m008_background_work } from './migrations/008_background_work.js';
 import { m009_list_indexes } from './migrations/009_list_indexes.js';
 
 /** Every migration, in order. Names sort lexically. */
@@ -20,6 +21,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '004_hosts': m004_hosts,
   '005_reaper': m005_reaper,
   '006_job_history': m006_job_history,
+  '008_background_work': m008_background_work,
   '009_list_indexes': m009_list_indexes,
 };
 

@@ -118,6 +118,15 @@ export interface ProvisionerStoreTable {
   value: Json<Record<string, unknown>> | ColumnType<unknown, string, string>;
   version: number;
   updated_at: Timestamp;
+  /** Set by a write with `retired: true` (a released machine's record); retention deletes it later. */
+  retired_at: NullableTimestamp;
+}
+
+/** A named lease: the one replica that runs a sweep until `until` (renewed while it sweeps). */
+export interface SweepLeasesTable {
+  name: string;
+  holder: string;
+  until: Timestamp;
 }
 
 export type JobState = 'queued' | 'running' | 'done' | 'dead';
@@ -144,6 +153,8 @@ export interface JobsTable {
   host: ColumnType<string | null, string | null | undefined, string | null>;
   /** Outcomes of its runs and takeovers, newest last (jobs/job-history.ts). */
   history: ColumnType<JobHistoryEntry[], string | undefined, string>;
+  /** Claim order: lower first (jobs/job-queue.ts `JOB_PRIORITY`). */
+  priority: ColumnType<number, number | undefined, number>;
 }
 
 /** `up`: heartbeating; `stopped`: its replica stopped cleanly; `stale`: its resources were marked UNKNOWN. */
@@ -216,4 +227,5 @@ export interface SlipwayDatabase {
   hosts: HostsTable;
   reaper_sweeps: ReaperSweepsTable;
   reaper_sightings: ReaperSightingsTable;
+  sweep_leases: SweepLeasesTable;
 }

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import type { ProvisionerStore, StoreEntry } from '../provisioner/provisioner-store.js';
+import type { ProvisionerStore, StoreEntry, StoreWriteOptions } from '../provisioner/provisioner-store.js';
 import { jsonb, pgErrorCode } from './executor.js';
 import type { SlipwayDatabase } from './schema.js';
 
@@ -26,27 +26,32 @@ export function sqlProvisionerStore(db: Kysely<SlipwayDatabase>, namespace: stri
         .execute();
       return rows.map((r) => entry<T>(r));
     },
-    async put<T>(key: string, value: T) {
+    async put<T>(key: string, value: T, options?: StoreWriteOptions) {
+      const now = new Date();
+      const retired_at = options?.retired ? now : null;
       const r = await db
         .insertInto('provisioner_store')
-        .values({ namespace, key, value: jsonb(value), version: 1, updated_at: new Date() })
+        .values({ namespace, key, value: jsonb(value), version: 1, updated_at: now, retired_at })
         .onConflict((oc) =>
           oc.columns(['namespace', 'key']).doUpdateSet({
             value: jsonb(value),
             version: sql`provisioner_store.version + 1`,
-            updated_at: new Date(),
+            updated_at: now,
+            retired_at,
           }),
         )
         .returning(['key', 'value', 'version'])
         .executeTakeFirstOrThrow();
       return entry<T>(r);
     },
-    async compareAndSet<T>(key: string, expectedVersion: number | null, value: T) {
+    async compareAndSet<T>(key: string, expectedVersion: number | null, value: T, options?: StoreWriteOptions) {
+      const now = new Date();
+      const retired_at = options?.retired ? now : null;
       if (expectedVersion === null) {
         try {
           const r = await db
             .insertInto('provisioner_store')
-            .values({ namespace, key, value: jsonb(value), version: 1, updated_at: new Date() })
+            .values({ namespace, key, value: jsonb(value), version: 1, updated_at: now, retired_at })
             .onConflict((oc) => oc.columns(['namespace', 'key']).doNothing())
             .returning(['key', 'value', 'version'])
             .executeTakeFirst();
@@ -58,7 +63,7 @@ export function sqlProvisionerStore(db: Kysely<SlipwayDatabase>, namespace: stri
       }
       const r = await db
         .updateTable('provisioner_store')
-        .set({ value: jsonb(value), version: expectedVersion + 1, updated_at: new Date() })
+        .set({ value: jsonb(value), version: expectedVersion + 1, updated_at: now, retired_at })
         .where('namespace', '=', namespace)
         .where('key', '=', key)
         .where('version', '=', expectedVersion)
@@ -88,7 +93,7 @@ export function sqlProvisionerStore(db: Kysely<SlipwayDatabase>, namespace: stri
         const next = update(entry<T>(row));
         const r = await trx
           .updateTable('provisioner_store')
-          .set({ value: jsonb(next), version: row.version + 1, updated_at: new Date() })
+          .set({ value: jsonb(next), version: row.version + 1, updated_at: new Date(), retired_at: null })
           .where('namespace', '=', namespace)
           .where('key', '=', row.key)
           .returning(['key', 'value', 'version'])

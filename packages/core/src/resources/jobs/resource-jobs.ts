@@ -4,7 +4,10 @@
  * without knowing any of it; the handlers (one file per kind) read the payloads. Every job
  * names its resource and is pinned to the resource's host (none: any replica runs it).
  */
+
+import { sql } from 'kysely';
 import { isSlipwayError } from '../../errors.js';
+import { JOB_PRIORITY, JOBS_CHANNEL } from '../../jobs/job-queue.js';
 import type { ClaimedJob, JobScheduler } from '../../jobs/job-scheduler.js';
 import type { Executor } from '../../storage/executor.js';
 import type { ResourceRow } from '../resource-mapper.js';
@@ -53,6 +56,11 @@ export interface ResourceJobs {
    */
   operate(db: Executor, now: Date, resourceId: string, operationId: string): Promise<number | undefined>;
   /**
+   * The release jobs of expired resources, in one statement (the expiry sweep's batch): the
+   * same jobs `release(…, { reason: 'expired' })` enqueues one by one. Returns how many.
+   */
+  releaseExpired(db: Executor, now: Date, resourceIds: readonly string[]): Promise<number>;
+  /**
    * Run the job on this replica now: a claimed one as claimed, a queued one if nobody has
    * taken it. The resource row its handler settled, when it returned one (the read-back).
    */
@@ -74,6 +82,7 @@ export function resourceJobs(
         payload: { resourceId },
         key: jobKeys.allocate(resourceId),
         maxAttempts: policy.allocateAttempts,
+        priority: JOB_PRIORITY.user,
       };
       return opts.here ? base.enqueueHere(db, now, job) : scheduler.enqueue(db, now, job);
     },
@@ -83,6 +92,8 @@ export function resourceJobs(
         payload: { resourceId, ...cause },
         key: jobKeys.release(resourceId),
         maxAttempts: RETRY_FOREVER,
+        // A user waits for their release; an expiry is bulk work.
+        priority: cause.reason === 'user' ? JOB_PRIORITY.user : JOB_PRIORITY.background,
       }),
     cleanup: (db, now, resourceId, opts = {}) =>
       scheduler.enqueue(db, now, {
@@ -90,6 +101,7 @@ export function resourceJobs(
         payload: { resourceId },
         ...((opts.dedupe ?? true) ? { key: jobKeys.cleanup(resourceId) } : {}),
         maxAttempts: RETRY_FOREVER,
+        priority: JOB_PRIORITY.background,
       }),
     operate: (db, now, resourceId, operationId) =>
       scheduler.enqueue(db, now, {
@@ -97,7 +109,9 @@ export function resourceJobs(
         payload: { resourceId, operationId },
         key: jobKeys.operate(operationId),
         maxAttempts: policy.operationAttempts,
+        priority: JOB_PRIORITY.user,
       }),
+    releaseExpired: (db, now, resourceIds) => enqueueExpiredReleases(db, now, resourceIds),
     async runNow(ticket) {
       if (typeof ticket === 'number') {
         await scheduler.runNow(ticket);
@@ -112,6 +126,19 @@ export function resourceJobs(
 /** The allocate handler answers with the row it settled; anything else is not a read-back. */
 const isResourceRow = (value: unknown): value is ResourceRow =>
   typeof value === 'object' && value !== null && 'owner_id' in value && 'status' in value && 'request_id' in value;
+
+async function enqueueExpiredReleases(db: Executor, now: Date, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  // Pinned to each resource's host, deduplicated by key, like `release` (job-queue.ts enqueueJob).
+  const res =
+    await sql`insert into jobs (kind, payload, state, key, max_attempts, run_at, host, priority, created_at, updated_at)
+    select ${JOB_KINDS.release}, jsonb_build_object('resourceId', id, 'reason', 'expired'), 'queued',
+      ${jobKeys.release('')} || id::text, ${RETRY_FOREVER}, ${now}, host, ${JOB_PRIORITY.background}, ${now}, ${now}
+    from resources where id = any(${[...ids]}::uuid[])
+    on conflict (key) where state in ('queued', 'running') do nothing`.execute(db);
+  await sql`select pg_notify(${JOBS_CHANNEL}, ${JOB_KINDS.release})`.execute(db);
+  return Number(res.numAffectedRows ?? 0n);
+}
 
 /** Every job enqueued through it runs on the replica serving its resource's host (`payload.resourceId`). */
 function pinnedToResourceHost(scheduler: JobScheduler): JobScheduler {

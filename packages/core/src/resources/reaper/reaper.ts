@@ -8,7 +8,7 @@
  */
 import { type Actor, isAdmin } from '../../domain.js';
 import { errorMessage, SlipwayError } from '../../errors.js';
-import { enqueueJob } from '../../jobs/job-queue.js';
+import { enqueueJob, JOB_PRIORITY } from '../../jobs/job-queue.js';
 import type { Job, JobHandler, JobRunner } from '../../jobs/job-runner.js';
 import type { Executor } from '../../storage/executor.js';
 import type { WorkerDeps } from '../worker-deps.js';
@@ -71,6 +71,7 @@ export class Reaper {
         maxAttempts: this.settings.attempts,
         runAt,
         host: scope.host,
+        priority: JOB_PRIORITY.background,
       });
       if (id !== undefined) enqueued += 1;
     }

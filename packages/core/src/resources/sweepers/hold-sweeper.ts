@@ -22,28 +22,41 @@ import { resourceSink, toAllocation } from '../resource-mapper.js';
 import { markFailed, resourceById } from '../resource-repository.js';
 import type { WorkerDeps } from '../worker-deps.js';
 
-/** Reconcile up to 100 expired holds; returns how many were settled or sent back to allocation. */
+/** Holds read per page; the sweep pages on until it has seen every one due. */
+const HOLD_PAGE = 100;
+
+/** Reconcile every expired hold, a page at a time; returns how many were settled or sent back to allocation. */
 export async function sweepHolds(d: WorkerDeps): Promise<number> {
   const now = d.clock.now();
-  const stale = await d.db
+  let n = 0;
+  let after: { expiresAt: Date; id: string } | undefined;
+  for (;;) {
+    const page = await staleHolds(d, now, after);
+    for (const hold of page) {
+      if (!hold.resource_id) continue;
+      try {
+        if (await reconcileHold(d, hold.id, hold.resource_id, now)) n += 1;
+      } catch (error) {
+        d.logger.warn('hold reconciliation failed; will retry', { reservationId: hold.id, error: errorMessage(error) });
+      }
+    }
+    const last = page.at(-1);
+    if (!last || page.length < HOLD_PAGE) return n;
+    after = { expiresAt: last.expires_at, id: last.id };
+  }
+}
+
+/** Pending allocation holds past their lease, in (expires_at, id) order after `after`: the index `reservations_pending_expiry`. */
+function staleHolds(d: WorkerDeps, now: Date, after: { expiresAt: Date; id: string } | undefined) {
+  let q = d.db
     .selectFrom('reservations')
-    .select(['id', 'resource_id'])
+    .select(['id', 'resource_id', 'expires_at'])
     .where('state', '=', 'pending')
     // A resize hold is no allocation's: its resize settles it (operations/resize-credits.ts).
     .where('purpose', '=', 'allocation')
-    .where('expires_at', '<', now)
-    .limit(100)
-    .execute();
-  let n = 0;
-  for (const hold of stale) {
-    if (!hold.resource_id) continue;
-    try {
-      if (await reconcileHold(d, hold.id, hold.resource_id, now)) n += 1;
-    } catch (error) {
-      d.logger.warn('hold reconciliation failed; will retry', { reservationId: hold.id, error: errorMessage(error) });
-    }
-  }
-  return n;
+    .where('expires_at', '<', now);
+  if (after) q = q.where((eb) => eb(eb.refTuple('expires_at', 'id'), '>', eb.tuple(after.expiresAt, after.id)));
+  return q.orderBy('expires_at').orderBy('id').limit(HOLD_PAGE).execute();
 }
 
 async function reconcileHold(d: WorkerDeps, reservationId: string, resourceId: string, now: Date): Promise<boolean> {

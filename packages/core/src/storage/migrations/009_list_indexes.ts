@@ -7,13 +7,8 @@ import type { Migration } from 'kysely/migration';
  * match (docs/operations.md, "Indexes"; test/scale/list-plans.test.ts checks the plans).
  * Equality filters lead; a status list is one scan per status merged in order
  * (resource-list-query.ts), and a provisioner filter without statuses is every status.
- * (status) alone is a prefix of (status, created_at, id), which replaces it.
- *
- * Two background reads every replica runs each sweep (every 5 s) scanned the whole table:
- * the operation sweeper's `operation is not null` (a Seq Scan: ~110 ms at 200k rows, and
- * growing with it, taken from the creates running beside it) and the expiry sweeper's
- * `status = 'FAILED' and external_id is not null` arm (a bitmap of every FAILED row). Each
- * gets a partial index that holds only the few rows it looks for.
+ * (status) alone is a prefix of (status, created_at, id), which replaces it. The sweeps'
+ * indexes are 008's.
  */
 export const m009_list_indexes: Migration = {
   async up(db: Kysely<unknown>) {
@@ -26,8 +21,5 @@ export const m009_list_indexes: Migration = {
     await sql`create index resources_owner_status_created on resources (owner_id, status, created_at, id)`.execute(db);
     await sql`create index resources_owner_provisioner_status_created
       on resources (owner_id, provisioner, status, created_at, id)`.execute(db);
-    await sql`create index resources_operation_claimed on resources (id) where operation is not null`.execute(db);
-    await sql`create index resources_failed_expiry on resources (expires_at)
-      where status = 'FAILED' and external_id is not null`.execute(db);
   },
 };

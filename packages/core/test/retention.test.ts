@@ -1,0 +1,105 @@
+/**
+ * Retention: events, finished resources and released machines' store rows age out after
+ * their periods; recent rows and live resources stay; the ledger is never pruned and its
+ * invariants hold.
+ */
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Actor, createSlipway, demoProvisioner, type Slipway } from '../src/index.js';
+import {
+  createTestStorage,
+  type ManualClock,
+  manualClock,
+  type TestStorage,
+  testEngines,
+} from '../src/testing/index.js';
+
+const engines = await testEngines();
+const admin: Actor = { id: 'admin', role: 'admin' };
+const alice: Actor = { id: 'alice', role: 'user' };
+const DAY = 24 * 3_600_000;
+const input = (name: string) => ({ name, provisioner: 'demo', spec: { vcpu: 1, memoryMb: 512, diskGb: 10 } });
+
+describe.each(engines)('retention on %s', (engine) => {
+  let storage: TestStorage;
+  let slipway: Slipway;
+  let clock: ManualClock;
+  afterEach(async () => {
+    await slipway.close();
+    await storage.close();
+  });
+
+  const count = async (table: 'ledger_entries' | 'reservations') =>
+    Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(storage.db)).rows[0]?.n);
+
+  it('old history goes, recent history and live resources stay, the ledger is untouched', async () => {
+    storage = await createTestStorage(engine);
+    clock = manualClock(new Date());
+    slipway = await createSlipway({
+      database: storage,
+      provisioners: [demoProvisioner({ persistent: true })],
+      clock,
+      rateLimits: {},
+      retention: { eventsMs: 90 * DAY, finishedResourcesMs: 30 * DAY, releasedMachinesMs: 7 * DAY, batchSize: 2 },
+    });
+    await slipway.accounts.grant(admin, { accountId: 'alice', amount: 1000 });
+    const old = await slipway.resources.create(alice, input('old'));
+    const recent = await slipway.resources.create(alice, input('recent'));
+    const live = await slipway.resources.create(alice, input('live'));
+    await slipway.resources.release(alice, old.id);
+    clock.advance(31 * DAY);
+    await slipway.resources.release(alice, recent.id);
+    // Events and store rows carry wall-clock times: age the old resource's ones by hand.
+    await sql`update events set created_at = created_at - interval '91 days' where resource_id = ${old.id}`.execute(
+      storage.db,
+    );
+    await sql`update provisioner_store set retired_at = retired_at - interval '8 days'
+      where key = ${`machine/${old.id}`}`.execute(storage.db);
+    const ledgerBefore = { entries: await count('ledger_entries'), holds: await count('reservations') };
+    const before = await slipway.ledger.audit(storage.db, 'alice');
+
+    const { retained } = await slipway.sweep();
+
+    expect(retained).toMatchObject({ resources: 1, machines: 1 });
+    expect(retained.events).toBeGreaterThan(0);
+    const ids = (await storage.db.selectFrom('resources').select('id').execute()).map((r) => r.id);
+    expect(ids.sort()).toEqual([recent.id, live.id].sort());
+    const eventsOf = async (id: string) =>
+      (await storage.db.selectFrom('events').select('seq').where('resource_id', '=', id).execute()).length;
+    expect(await eventsOf(old.id)).toBe(0);
+    expect(await eventsOf(recent.id)).toBeGreaterThan(0);
+    expect(await eventsOf(live.id)).toBeGreaterThan(0);
+    const keys = (await storage.db.selectFrom('provisioner_store').select('key').execute()).map((r) => r.key);
+    expect(keys.sort()).toEqual([`machine/${recent.id}`, `machine/${live.id}`].sort());
+
+    // The ledger: every entry and hold kept, the sums as they were.
+    expect({ entries: await count('ledger_entries'), holds: await count('reservations') }).toEqual(ledgerBefore);
+    const after = await slipway.ledger.audit(storage.db, 'alice');
+    expect(after).toEqual(before);
+    expect(after.balance).toBe(after.ledgerSum);
+    expect(after.held).toBe(after.pendingSum);
+    // The user's own list still shows what is live.
+    const page = await slipway.resources.list(alice);
+    expect(page.items.map((r) => r.id)).toContain(live.id);
+    expect((await slipway.resources.get(alice, live.id)).status).toBe('RUNNING');
+  });
+
+  it('a null period keeps that history for ever', async () => {
+    storage = await createTestStorage(engine);
+    clock = manualClock(new Date());
+    slipway = await createSlipway({
+      database: storage,
+      provisioners: [demoProvisioner({ persistent: true })],
+      clock,
+      rateLimits: {},
+      retention: { eventsMs: null, finishedResourcesMs: null, releasedMachinesMs: null },
+    });
+    await slipway.accounts.grant(admin, { accountId: 'alice', amount: 1000 });
+    const r = await slipway.resources.create(alice, input('kept'));
+    await slipway.resources.release(alice, r.id);
+    clock.advance(3650 * DAY);
+    await sql`update events set created_at = created_at - interval '3650 days'`.execute(storage.db);
+    expect((await slipway.sweep()).retained).toEqual({ events: 0, resources: 0, machines: 0 });
+    expect((await slipway.resources.get(alice, r.id)).status).toBe('RELEASED');
+  });
+});
