@@ -17,6 +17,7 @@ import './provisioner.js';
 import './pool.js';
 import './host.js';
 import './orphan-sweep.js';
+import './demo.js';
 
 let schema: GraphQLSchema | undefined;
 
