@@ -143,6 +143,13 @@ export {
   type ReaperScope,
   type ReaperSettings,
 } from './resources/reaper/reaper-settings.js';
+export {
+  LAG_PAGE,
+  type LagKind,
+  type LagQuery,
+  type LagSample,
+  releaseLagSamples,
+} from './resources/release-lag.js';
 export { DEFAULT_RESOURCE_POLICY, type ResourcePolicy } from './resources/resource-policy.js';
 export {
   type ListResourcesQuery,

@@ -18,6 +18,7 @@ import './pool.js';
 import './host.js';
 import './orphan-sweep.js';
 import './demo.js';
+import './release-lag.js';
 
 let schema: GraphQLSchema | undefined;
 
