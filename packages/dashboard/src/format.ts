@@ -7,6 +7,7 @@ export const memory = (mb: number): string => (mb >= 1024 ? `${+(mb / 1024).toFi
 export function relative(iso: string, now: number = Date.now()): string {
   const s = Math.round((new Date(iso).getTime() - now) / 1000);
   const abs = Math.abs(s);
+  if (abs < 5) return 'just now';
   const [n, unit] =
     abs < 60 ? [abs, 's'] : abs < 3600 ? [abs / 60, 'm'] : abs < 86_400 ? [abs / 3600, 'h'] : [abs / 86_400, 'd'];
   const text = `${Math.floor(n)}${unit}`;

@@ -81,6 +81,13 @@ function PoolTable({ rows }: { rows: ResultOf<typeof PoolQuery>['poolAllocations
           </tr>
         </thead>
         <tbody>
+          {rows.length === 0 && (
+            <tr>
+              <td colSpan={9} class="muted">
+                No machines known yet: the pool is read on its first use or refresh.
+              </td>
+            </tr>
+          )}
           {rows.map((m) => (
             <tr key={m.machineId} data-machine={m.machineId}>
               <td data-label="Machine">

@@ -11,7 +11,11 @@ const TEXT: Record<LiveState, string> = {
 /** Whether the event stream is up; announced politely to screen readers when it changes. */
 export function LiveIndicator() {
   const [state, setState] = useState(liveState());
-  useEffect(() => onLiveState(setState), []);
+  useEffect(() => {
+    // A change between the first render and this effect would otherwise be missed.
+    setState(liveState());
+    return onLiveState(setState);
+  }, []);
   return (
     <span class={`live live-${state}`} role="status" data-live={state}>
       <span class="dot" aria-hidden="true" />

@@ -104,7 +104,7 @@ export function ResourceActions({ resource: r, onDone }: { resource: ResourceDet
   };
 
   return (
-    <section aria-label="Actions">
+    <section aria-label="Actions" class="actions">
       <div class="row wrap">
         {r.allowedActions.map((a) => (
           <button
