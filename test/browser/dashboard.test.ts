@@ -5,9 +5,11 @@
  * balance; the live stream resumes after a dropped connection with no lost or repeated event;
  * an admin grants credits, refreshes the pool and reads the lag charts. Screenshots: SCREENSHOT_DIR.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type App, createApp, type Listening, listen, loadConfig, mintToken } from '@slipway/server';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -229,5 +231,40 @@ describe.skipIf(chromiumMissing !== undefined && !mustRunBrowserTests)('dashboar
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.close();
+  });
+
+  it('npm start: the bundled server serves the built dashboard and offers the demo token', async () => {
+    const bundle = fileURLToPath(new URL('../../packages/server/dist/bundle/main.js', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-bundle-'));
+    const proc = spawn(process.execPath, [bundle, 'serve'], {
+      env: { ...process.env, SLIPWAY_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        proc.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const found = /Dashboard at (\S+)/.exec(out)?.[1];
+          if (found) resolve(found);
+        });
+        proc.stderr.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        proc.once('exit', () => reject(new Error(`server exited:\n${out}`)));
+      });
+      const page = await browser.newPage();
+      page.setDefaultTimeout(15_000);
+      await page.goto(url);
+      await page.getByRole('button', { name: 'Use the demo token' }).click();
+      await page.getByRole('heading', { name: 'Machines' }).waitFor();
+      await page.getByRole('link', { name: 'Admin' }).waitFor();
+      await page.close();
+    } finally {
+      proc.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -25,7 +25,10 @@ export function LagChart({ title, samples }: { title: string; samples: Sample[] 
         title,
         width: Math.max(280, el.clientWidth - 8),
         height: 240,
-        scales: { x: { time: true } },
+        // One sample (or several at one instant) would stretch the time axis over years.
+        scales: {
+          x: { time: true, range: (_u, min, max) => (max - min < 60 ? [min - 1800, max + 1800] : [min, max]) },
+        },
         axes: [{ stroke: axis }, { stroke: axis, label: 'seconds', size: 60 }],
         series: [
           {},

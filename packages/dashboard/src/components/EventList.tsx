@@ -1,22 +1,37 @@
 /** Events of one resource (or all visible ones): the history, then live ones appended, each once. */
 import { useEffect, useState } from 'preact/hooks';
 import { query } from '../api/client';
-import { EventsQuery, type LiveEvent, seqAfter } from '../api/events';
+import { EventsQuery, type LiveEvent, seqAfter, seqVar } from '../api/events';
 import { onLiveEvent } from '../api/live';
 import { Time } from './Time';
 
+const PAGE = 500;
+
+/** History and live events together: each seq once, oldest first. */
+function mergeEvents(have: LiveEvent[], more: LiveEvent[]): LiveEvent[] {
+  const seen = new Set(have.map((e) => String(e.seq)));
+  const next = [...have, ...more.filter((e) => !seen.has(String(e.seq)))];
+  return next.sort((a, b) => (seqAfter(String(a.seq), String(b.seq)) ? 1 : -1));
+}
+
 export function EventList({ resourceId, severity }: { resourceId?: string; severity?: string }) {
   const [events, setEvents] = useState<LiveEvent[]>([]);
+  // The API lists oldest first: a full page means there may be newer history after it.
+  const [more, setMore] = useState<string | null>(null);
+  const loadAfter = async (after: string | null) => {
+    const d = await query(EventsQuery, {
+      first: PAGE,
+      ...(after ? { after: seqVar(after) } : {}),
+      ...(resourceId ? { resourceId } : {}),
+    });
+    const last = d.events.at(-1);
+    setMore(d.events.length === PAGE && last ? String(last.seq) : null);
+    return d.events;
+  };
   useEffect(() => {
     let live = true;
-    const merge = (more: LiveEvent[]) =>
-      setEvents((have) => {
-        const seen = new Set(have.map((e) => String(e.seq)));
-        const next = [...have, ...more.filter((e) => !seen.has(String(e.seq)))];
-        return next.sort((a, b) => (seqAfter(String(a.seq), String(b.seq)) ? 1 : -1));
-      });
-    const load = () =>
-      query(EventsQuery, { first: 500, ...(resourceId ? { resourceId } : {}) }).then((d) => live && merge(d.events));
+    const merge = (list: LiveEvent[]) => setEvents((have) => mergeEvents(have, list));
+    const load = () => loadAfter(null).then((list) => live && merge(list));
     void load();
     const off = onLiveEvent({
       event: (e) => {
@@ -30,6 +45,11 @@ export function EventList({ resourceId, severity }: { resourceId?: string; sever
     };
   }, [resourceId]);
   const shown = events.filter((e) => !severity || e.severity === severity).reverse();
+  const loadMore = async () => {
+    if (!more) return;
+    const list = await loadAfter(more);
+    setEvents((have) => mergeEvents(have, list));
+  };
   return (
     <section class="card" aria-labelledby="events-h">
       <h2 id="events-h">Events</h2>
@@ -65,6 +85,11 @@ export function EventList({ resourceId, severity }: { resourceId?: string; sever
           </tbody>
         </table>
       </div>
+      {more && (
+        <button type="button" onClick={loadMore}>
+          Load events after #{more}
+        </button>
+      )}
     </section>
   );
 }
