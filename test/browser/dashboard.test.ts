@@ -56,6 +56,14 @@ describe.skipIf(chromiumMissing !== undefined && !mustRunBrowserTests)('dashboar
     await page.getByRole('heading', { name: 'Machines' }).waitFor();
   };
   const status = (page: Page, value: string) => page.locator(`h1 [data-status="${value}"]`).waitFor();
+  /** Form controls without an accessible name (a <label>, aria-label or aria-labelledby). */
+  const unlabelled = (page: Page) =>
+    page.locator('input, select, textarea').evaluateAll((controls) =>
+      controls
+        .filter((c) => !(c as HTMLInputElement).labels?.length && !c.getAttribute('aria-label'))
+        .filter((c) => !c.getAttribute('aria-labelledby'))
+        .map((c) => c.outerHTML),
+    );
 
   it('user: sign in, launch with the quote, RUNNING without reload, actions, typed error, release, balance', async () => {
     const admin = await mintToken({ secret, userId: 'ops', role: 'admin' });
@@ -83,8 +91,14 @@ describe.skipIf(chromiumMissing !== undefined && !mustRunBrowserTests)('dashboar
     await page.getByTestId('quote').getByText('32 cr').waitFor();
     await page.getByText('✓ Admitted').waitFor();
     await shot(page, '02-launch-quote');
-    await page.getByRole('button', { name: 'Review and launch' }).click();
+    expect(await unlabelled(page)).toEqual([]);
+    // Keyboard: Enter in a field submits the form, Escape closes the confirmation.
+    await page.getByLabel('Name').press('Enter');
     const dialog = page.getByRole('dialog');
+    await dialog.getByText('32 cr').waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: 'Review and launch' }).click();
     await dialog.getByText('32 cr').waitFor();
     await shot(page, '03-launch-confirm');
     await dialog.getByRole('button', { name: 'Launch' }).click();
@@ -133,6 +147,8 @@ describe.skipIf(chromiumMissing !== undefined && !mustRunBrowserTests)('dashboar
 
   it('live: resumes after a dropped connection with no lost and no repeated event', async () => {
     const alice = await mintToken({ secret, userId: 'alice' });
+    const admin = await mintToken({ secret, userId: 'ops', role: 'admin' });
+    await gql('mutation { grantCredits(input: { accountId: "alice", amount: 20 }) { __typename } }', {}, admin);
     const created = await gql(
       `mutation { createResource(input: { name: "live-1", provisioner: "demo", spec: { vcpu: 1, memoryMb: 512, diskGb: 1 } })
         { ... on MutationCreateResourceSuccess { data { id } } } }`,
@@ -151,13 +167,23 @@ describe.skipIf(chromiumMissing !== undefined && !mustRunBrowserTests)('dashboar
     await gql(patch, { id, p: { step: 0 } }, alice);
     await page.locator('tr[data-action="resource.metadata_updated"]').waitFor();
 
+    // Record the stream's states from here on, to see it really went away and came back.
+    await page.evaluate(() => {
+      const states: string[] = [];
+      Object.assign(window, { liveStates: states });
+      new MutationObserver(() =>
+        states.push(document.querySelector('[data-live]')?.getAttribute('data-live') ?? ''),
+      ).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-live'] });
+    });
     // Drop every connection; while the browser is away, two more events happen.
     http.server.closeAllConnections();
     await gql(patch, { id, p: { step: 1 } }, alice);
     await gql(patch, { id, p: { step: 2 } }, alice);
-    await page.locator('[data-live="reconnecting"]').or(page.locator('[data-live="live"]')).first().waitFor();
     await expect.poll(() => page.locator('tr[data-action="resource.metadata_updated"]').count()).toBe(3);
     await page.locator('[data-live="live"]').waitFor();
+    const states = await page.evaluate(() => (window as unknown as { liveStates: string[] }).liveStates);
+    expect(states).toContain('reconnecting');
+    expect(states.at(-1)).toBe('live');
     const seqs = await page.locator('tr[data-seq]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-seq')));
     expect(new Set(seqs).size).toBe(seqs.length);
     await page.close();
@@ -178,6 +204,7 @@ describe.skipIf(chromiumMissing !== undefined && !mustRunBrowserTests)('dashboar
     await page.getByLabel('Account id').fill('alice');
     await page.getByLabel('Amount (negative removes)').fill('50');
     await page.getByLabel('Note').fill('quarterly top-up');
+    expect(await unlabelled(page)).toEqual([]);
     await page.getByRole('button', { name: 'Grant credits' }).click();
     await page
       .getByTestId('grant-result')

@@ -2,7 +2,8 @@
  * One event subscription for the whole app (graphql-sse over /graphql). It remembers the last
  * seq it delivered and, after a dropped connection, resubscribes with `after: lastSeq`, so the
  * API replays exactly what was missed; anything at or below lastSeq is dropped, so nothing
- * repeats. Listeners get each event once, and a `resync` after every reconnect.
+ * repeats. Listeners get each event once, and a `resync` after a reconnect that had no
+ * position to resume from (no event seen yet), when they should re-read what they show.
  */
 import { stringifyDocument } from '@urql/core';
 import { createClient } from 'graphql-sse';
@@ -51,6 +52,8 @@ export function startLive(token: string): void {
   const connect = (reconnecting: boolean) => {
     if (mine !== generation) return;
     setState(reconnecting ? 'reconnecting' : 'connecting');
+    // Without a position the API starts at its newest event: what happened meanwhile is unknown.
+    const gapPossible = reconnecting && lastSeq === null;
     const variables = lastSeq === null ? {} : { after: seqVar(lastSeq) };
     const unsubscribe = client.subscribe<{ events: LiveEvent }>(
       { query: stringifyDocument(EventsSubscription), variables },
@@ -70,7 +73,7 @@ export function startLive(token: string): void {
         connected: () => {
           attempt = 0;
           setState('live');
-          if (reconnecting) for (const l of listeners) l.resync?.();
+          if (gapPossible) for (const l of listeners) l.resync?.();
         },
       },
     );
