@@ -4,10 +4,11 @@ import { ApiError, mutate, query, unwrap } from '../api/client';
 import { ERROR_FIELDS } from '../api/resource-fields';
 import { credits } from '../format';
 import { graphql, type VariablesOf } from '../graphql';
+import { type LaunchForm, toInput } from '../launch-input';
 import { navigate } from '../router';
 import { Confirm } from './Confirm';
 import { ErrorNote } from './ErrorNote';
-import { LaunchFields, type LaunchForm, toInput } from './LaunchFields';
+import { LaunchFields } from './LaunchFields';
 
 const ProvisionersQuery = graphql(`query Provisioners { provisioners { name isDemo pricing capabilities } }`);
 

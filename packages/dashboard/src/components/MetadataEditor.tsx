@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, mutate, unwrap } from '../api/client';
 import { ERROR_FIELDS } from '../api/resource-fields';
 import { graphql } from '../graphql';
+import { isObject, mergePatch } from '../merge-patch';
 import { ErrorNote } from './ErrorNote';
 
 const PatchMutation = graphql(
@@ -10,22 +11,6 @@ const PatchMutation = graphql(
     ...ErrorFields ... on MutationUpdateResourceMetadataSuccess { data { id metadata } } } }`,
   [ERROR_FIELDS],
 );
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The merge patch that turns `from` into `to`. */
-export function mergePatch(from: Record<string, unknown>, to: Record<string, unknown>): Record<string, unknown> {
-  const patch: Record<string, unknown> = {};
-  for (const key of Object.keys(from)) if (!(key in to)) patch[key] = null;
-  for (const [key, value] of Object.entries(to)) {
-    const old = from[key];
-    if (isObject(old) && isObject(value)) {
-      const inner = mergePatch(old, value);
-      if (Object.keys(inner).length) patch[key] = inner;
-    } else if (JSON.stringify(old) !== JSON.stringify(value)) patch[key] = value;
-  }
-  return patch;
-}
 
 export function MetadataEditor(props: { id: string; metadata: unknown; onSaved: () => void }) {
   const current = isObject(props.metadata) ? props.metadata : {};
