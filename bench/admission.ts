@@ -1,9 +1,9 @@
 /**
  * Admission through the core: the two-phase path a create takes, without the rest of the
  * create (validation, rate limit, resource row, job). One op =
- *   transaction 1: CreditLedger.reserve  (one conditional CTE: raise `held`, insert the hold)
- *   transaction 2: CreditLedger.commit   (settle the hold, charge the wallet, ledger entry)
- * exactly as ResourceService/ResourceWorkflows call them, on a pg.Pool of `concurrency`.
+ *   statement 1: CreditLedger.reserve  (one conditional CTE: raise `held`, insert the hold)
+ *   statement 2: CreditLedger.commit   (one CTE: settle the hold, charge the wallet, ledger entry)
+ * each a named statement and its own transaction, on a pg.Pool of `concurrency`.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { CreditLedger, type SlipwayStorage } from '@slipway/core';
@@ -55,16 +55,14 @@ export async function admissionDriver(db: BenchDatabase, cell: AdmissionCell): P
   const op = async () => {
     const reservationId = randomUUID();
     const accountId = walletId(cell.wallets === 1 ? 1 : randomInt(1, cell.wallets + 1));
-    await storage.db.transaction().execute((trx) =>
-      ledger.reserve(trx, {
-        reservationId,
-        accountId,
-        amount: ADMISSION_AMOUNT,
-        expiresAt: new Date(Date.now() + HOLD_TTL_MS),
-      }),
-    );
+    await ledger.reserve(storage.db, {
+      reservationId,
+      accountId,
+      amount: ADMISSION_AMOUNT,
+      expiresAt: new Date(Date.now() + HOLD_TTL_MS),
+    });
     // ... the provisioner allocates here ...
-    const charged = await storage.db.transaction().execute((trx) => ledger.commit(trx, reservationId));
+    const charged = await ledger.commit(storage.db, reservationId);
     if (charged !== ADMISSION_AMOUNT) throw new Error(`commit of ${reservationId} charged ${charged}`);
     return undefined;
   };

@@ -15,35 +15,38 @@ import { quantile } from './load.js';
 const run = promisify(execFile);
 
 /**
- * One pgbench "transaction" = one admission = two database transactions, as in the core:
- * reserve (BEGIN; CTE; COMMIT), then commit (BEGIN; settle; charge wallet; ledger entry; COMMIT).
- * `:w` is the wallet ("1".."nw"); `\gset` carries the reservation id and the settled row
- * from one statement to the next, as the core carries them in JavaScript.
+ * One pgbench "transaction" = one admission, as the core runs it (ledger-statements.ts):
+ * the hold (one statement), then the charge (one statement), each its own transaction.
+ * `:w` is the wallet ("1".."nw"); `\gset` carries the reservation id from one statement to
+ * the next, as the core carries it in JavaScript. `HOLD_SQL` is the text the core runs.
  */
 export const ADMISSION_SCRIPT = `\\set w random(1, :nw)
 \\set amount ${ADMISSION_AMOUNT}
-BEGIN;
 with held as (
-  update wallets set held = held + :amount, updated_at = now()
-  where account_id = :w and balance - held >= :amount
+  update wallets set held = held + :amount::int8, updated_at = now()
+  where account_id = :w::text and balance - held >= :amount::int8
   returning account_id
+), hold as (
+  insert into reservations (id, account_id, amount, state, purpose, resource_id, expires_at, created_at)
+  select gen_random_uuid(), account_id, :amount::int8, 'pending', 'allocation', null::uuid,
+         now() + interval '15 minutes', now()
+  from held
+  returning id
 )
-insert into reservations (id, account_id, amount, state, resource_id, expires_at, created_at)
-select gen_random_uuid(), account_id, :amount, 'pending', null::uuid,
-       (now() + interval '15 minutes')::timestamptz, now()
-from held
-returning id \\gset
-COMMIT;
-BEGIN;
-update reservations set state = 'committed', settled_at = now(), charged = amount
-where id = :id and state = 'pending'
-returning account_id, amount, charged, resource_id \\gset r_
-\\set negative_charge -:r_charged
-update wallets set balance = balance - :r_charged, held = held - :r_amount, updated_at = now()
-where account_id = :r_account_id;
-insert into ledger_entries (account_id, amount, kind, reservation_id, resource_id, actor_id, note, created_at)
-values (:r_account_id, :negative_charge, 'charge', :id, null, null, null, now());
-COMMIT;
+select id from hold \\gset
+with settled as (
+  update reservations
+  set state = 'committed', settled_at = now(), charged = least(coalesce(null::int8, amount), amount)
+  where id = :id::uuid and state = 'pending'
+  returning account_id, amount, charged, resource_id
+), wallet as (
+  update wallets w set balance = w.balance - s.charged, held = w.held - s.amount, updated_at = now()
+  from settled s where w.account_id = s.account_id
+), entry as (
+  insert into ledger_entries (account_id, amount, kind, reservation_id, resource_id, actor_id, note, created_at)
+  select account_id, -charged, 'charge', :id::uuid, resource_id, null, null, now() from settled where charged > 0
+)
+select charged from settled;
 `;
 
 export type PgbenchMode = 'prepared' | 'extended';
@@ -137,6 +140,9 @@ export async function pgbenchVersion(pgbench: string): Promise<string> {
 export interface PgbenchRun {
   pgbench: string;
   url: string;
+  /** The script (default ADMISSION_SCRIPT); `-D nw=<wallets>` and `vars` are defined for it. */
+  script?: string;
+  vars?: Record<string, string | number>;
   wallets: number;
   concurrency: number;
   seconds: number;
@@ -147,13 +153,14 @@ export async function runPgbench(opts: PgbenchRun): Promise<PgbenchSegment> {
   const dir = await mkdtemp(join(tmpdir(), 'slipway-pgbench-'));
   try {
     const script = join(dir, 'admission.pgb');
-    await writeFile(script, ADMISSION_SCRIPT);
+    await writeFile(script, opts.script ?? ADMISSION_SCRIPT);
     const args = [
       '-n', // no vacuum of pgbench's own tables (there are none)
       '-f',
       script,
       '-D',
       `nw=${opts.wallets}`,
+      ...Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
       '-c',
       String(opts.concurrency),
       '-j',

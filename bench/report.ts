@@ -2,6 +2,8 @@
 import type { CreateResourceRun } from './create-resource.js';
 import type { InvariantReport } from './database.js';
 import type { LoadResult } from './load.js';
+import type { PeerRow } from './peers.js';
+import { renderPeers } from './peers-report.js';
 import type { PgbenchMode, PgbenchResult } from './pgbench.js';
 import type { QemuSection } from './qemu.js';
 import { renderQemu } from './qemu-report.js';
@@ -32,7 +34,11 @@ export interface BenchReport {
   environment: Environment;
   admission: AdmissionRow[];
   invariants: InvariantReport | null;
+  /** Our hold beside Coder's and Nova's admission (pgbench, 32 clients). */
+  peers: PeerRow[];
   createResource: CreateResourceRun[];
+  /** pgbench running the minimal create (minimal-create.ts) per concurrency: createResource's limit. */
+  minimalCreate: Array<{ concurrency: number; result: PgbenchResult }>;
   startup: StartupSection | null;
   qemu: QemuSection | null;
   /** Why the QEMU section did not run in a default run. */
@@ -74,7 +80,11 @@ export function admissionTable(rows: readonly AdmissionRow[]): string {
   return markdownTable(head, lines);
 }
 
-export function createResourceTable(runs: readonly CreateResourceRun[]): string {
+export function createResourceTable(
+  runs: readonly CreateResourceRun[],
+  minimal: BenchReport['minimalCreate'] = [],
+): string {
+  const hasMinimal = minimal.length > 0;
   const keys = [...new Set(runs.map((r) => `${r.engine}|${r.concurrency}`))];
   const head = [
     'engine',
@@ -84,6 +94,7 @@ export function createResourceTable(runs: readonly CreateResourceRun[]): string 
     'GraphQL creates/s',
     'GraphQL p50 / p99 ms',
     'GraphQL ÷ core',
+    ...(hasMinimal ? ['pgbench minimal create tps', 'core ÷ minimal'] : []),
   ];
   const lines = keys.map((key) => {
     const [engine = '', c = ''] = key.split('|');
@@ -99,9 +110,20 @@ export function createResourceTable(runs: readonly CreateResourceRun[]): string 
       gql ? `${int(gql.opsPerSecond)}${gql.exhausted ? '†' : ''}` : '–',
       gql ? `${ms(gql.p50Ms)} / ${ms(gql.p99Ms)}` : '–',
       gql && core ? ratio(gql.opsPerSecond, core.opsPerSecond) : '–',
+      ...(hasMinimal ? minimalCells(engine, c, core, minimal) : []),
     ];
   });
   return markdownTable(head, lines);
+}
+
+function minimalCells(
+  engine: string,
+  clients: string,
+  core: LoadResult | undefined,
+  minimal: BenchReport['minimalCreate'],
+): string[] {
+  const m = engine === 'postgres' ? minimal.find((r) => String(r.concurrency) === clients) : undefined;
+  return m ? [int(m.result.tps), core ? ratio(core.opsPerSecond, m.result.tps) : '–'] : ['–', '–'];
 }
 
 export function renderMarkdown(report: BenchReport): string {
@@ -139,16 +161,17 @@ export function renderMarkdown(report: BenchReport): string {
   out.push(...renderQemu(report.qemu, report.qemuSkipped));
   if (report.admission.length > 0) {
     out.push(
-      '## Admission: reserve → commit (ops/s; one op = two transactions)',
+      '## Admission: reserve → commit (ops/s; one op = two statements)',
       '',
       admissionTable(report.admission),
       '',
-      'core = CreditLedger.reserve then CreditLedger.commit in two Kysely/pg transactions on a pool of `clients`; ' +
+      'core = CreditLedger.reserve then CreditLedger.commit, one named statement each, on a pool of `clients`; ' +
         'pgbench = the same statements from C (`-M prepared`: named prepared statements; `-M extended`: unnamed ' +
         'statements like node-pg). Ratio = core ops/s ÷ pgbench tps: 1.00 means the core adds nothing.',
       '',
     );
   }
+  out.push(...renderPeers(report.peers));
   if (report.invariants) {
     const i = report.invariants;
     const ok = i.balanceMismatches === 0 && i.heldMismatches === 0 && i.committed === i.charges;
@@ -163,11 +186,12 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(
       '## createResource, waiting for allocation (demo provisioner)',
       '',
-      createResourceTable(report.createResource),
+      createResourceTable(report.createResource, report.minimalCreate),
       '',
       'Same app for both paths: core = `app.slipway.resources.create`, GraphQL = the `createResource` mutation ' +
         'through `app.yoga.fetch` with a bearer JWT. Each create waits for its allocation job. ' +
-        'Ratio = GraphQL ÷ core: the share of core throughput left after the GraphQL layer.',
+        'Ratio = GraphQL ÷ core: the share of core throughput left after the GraphQL layer. ' +
+        'pgbench minimal create = the least a create writes (bench/minimal-create.ts), from C: the limit.',
       ...(report.createResource.some((r) => r.result.exhausted)
         ? ['† ran out of pre-funded accounts before the window ended: the rate is over the shorter window.']
         : []),

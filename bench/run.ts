@@ -36,6 +36,8 @@ import {
   type InvariantReport,
 } from './database.js';
 import { type LoadSamples, summarize } from './load.js';
+import { MINIMAL_CREATE_SCRIPT } from './minimal-create.js';
+import { benchPeers, type PeerRow } from './peers.js';
 import {
   findPgbench,
   type PgbenchMode,
@@ -63,7 +65,9 @@ let interrupted = false;
 async function main(): Promise<void> {
   const settings = settingsFromEnv(process.env);
   // Fail before touching any database when the reference tool is missing.
-  const pgbench = settings.admission && settings.pgbenchModes.length > 0 ? findPgbench() : null;
+  // (createResource's limit row is pgbench running the minimal create.)
+  const pgbench =
+    (settings.admission && settings.pgbenchModes.length > 0) || settings.createResource ? findPgbench() : null;
   const missing = settings.startup ? startupMissing(ROOT) : [];
   if (missing.length > 0) {
     throw new Error(`the start-up section measures the build: ${missing.join(', ')} missing (run \`npm run build\`)`);
@@ -82,6 +86,8 @@ async function main(): Promise<void> {
   if (db) progress(`bench database ${db.name}`);
   const admission: AdmissionRow[] = [];
   const createResource: CreateResourceRun[] = [];
+  const peers: PeerRow[] = [];
+  const minimalCreate: BenchReport['minimalCreate'] = [];
   let invariants: InvariantReport | null = null;
   let postgres: BenchReport['environment']['postgres'] = null;
   let startup: StartupSection | null = null;
@@ -100,9 +106,13 @@ async function main(): Promise<void> {
           admission.push(await admissionCell(db, pgbench, settings, wallets, concurrency));
         }
       }
+      if (pgbench) peers.push(...(await benchPeers(db, pgbench, { seconds: settings.seconds, progress })));
       invariants = await checkLedgerInvariants(db);
     }
-    if (db && settings.createResource) createResource.push(...(await createResourceSection(db, settings)));
+    if (db && settings.createResource) {
+      createResource.push(...(await createResourceSection(db, settings)));
+      if (pgbench) minimalCreate.push(...(await minimalCreateRows(db, pgbench, settings)));
+    }
   } finally {
     removeDrop();
     await db?.drop();
@@ -124,7 +134,9 @@ async function main(): Promise<void> {
     },
     admission,
     invariants,
+    peers,
     createResource,
+    minimalCreate,
     startup,
     qemu,
     qemuSkipped,
@@ -184,6 +196,34 @@ async function createResourceSection(db: BenchDatabase, settings: Settings): Pro
     await rm(dataDir, { recursive: true, force: true });
   }
   return runs;
+}
+
+/** pgbench running the minimal create at each createResource concurrency (the limit row). */
+async function minimalCreateRows(
+  db: BenchDatabase,
+  pgbench: string,
+  settings: Settings,
+): Promise<BenchReport['minimalCreate']> {
+  const [seeded] = await db.query<{ n: number }>(`select count(*)::int as n from wallets where account_id = '1000'`);
+  if (!seeded?.n) await seedWallets(db, 1000);
+  const rows: BenchReport['minimalCreate'] = [];
+  for (const concurrency of CREATE_CONCURRENCY) {
+    await db.vacuum();
+    const run = await runPgbench({
+      pgbench,
+      url: db.url,
+      script: MINIMAL_CREATE_SCRIPT,
+      wallets: 1000,
+      concurrency,
+      seconds: settings.seconds,
+      mode: 'prepared',
+    });
+    if (run.failed > 0) throw new Error(`pgbench minimal create reported ${run.failed} failed transactions`);
+    const result = summarizePgbench('prepared', [run]);
+    progress(`minimal create (pgbench) c=${concurrency}: ${result.tps.toFixed(0)} tps`);
+    rows.push({ concurrency, result });
+  }
+  return rows;
 }
 
 async function startupSection(settings: Settings): Promise<StartupSection> {

@@ -26,7 +26,8 @@ import { appendHistory, historyEntry, type JobOutcome, logTakeover, takenOverBy 
 export type Job = Selectable<JobsTable>;
 
 export interface JobHandler {
-  run(job: Job, signal: AbortSignal): Promise<void>;
+  /** What it resolves to reaches a caller that ran the job itself (`adopt`); the runner ignores it. */
+  run(job: Job, signal: AbortSignal): Promise<unknown>;
   /** Called after each failed attempt that will be retried (alerting, metrics). */
   onRetry?(job: Job, error: unknown): Promise<void>;
   /** Called once when the job has used its last attempt. */
@@ -104,6 +105,28 @@ export class JobRunner {
     return true;
   }
 
+  /**
+   * The claim a job enqueued for this runner starts with (job-queue.ts `enqueueClaimedJob`),
+   * or undefined while the runner is stopping (enqueue it for any runner instead).
+   */
+  claimFor(now: Date): { by: string; until: Date } | undefined {
+    if (this.#stopping) return undefined;
+    return { by: this.workerId, until: new Date(now.getTime() + this.#o.leaseMs) };
+  }
+
+  /**
+   * Run a job enqueued already claimed by this runner (`claimFor`), like `runNow` without
+   * the claim. Resolves to what its handler returned; undefined when this runner is stopping
+   * (the job is handed back to the queue) or the job failed.
+   */
+  async adopt(job: Job): Promise<unknown> {
+    if (this.#stopping) {
+      await this.#giveBack(job);
+      return undefined;
+    }
+    return this.#execute(job);
+  }
+
   /** Start the background loop. */
   start(): void {
     if (this.#loop) return;
@@ -163,7 +186,7 @@ export class JobRunner {
     return undefined;
   }
 
-  async #execute(job: Job): Promise<void> {
+  async #execute(job: Job): Promise<unknown> {
     const controller = new AbortController();
     let resolveDone: () => void = () => {};
     const done = new Promise<void>((r) => {
@@ -176,14 +199,16 @@ export class JobRunner {
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
       // Only takeovers past their budget get here (job-history.ts MAX_TAKEOVERS_PER_ATTEMPT).
       if (job.attempts > job.max_attempts) throw new Error('attempts exhausted: its runners kept losing the lease');
-      await handler.run(job, controller.signal);
+      const result = await handler.run(job, controller.signal);
       await this.#finish(job, { state: 'done' });
+      return result;
     } catch (error) {
       // Aborted by this runner (stopping, or its lease was lost): not the job's failure.
       const settle = controller.signal.aborted ? this.#giveBack(job) : this.#fail(job, error);
       await settle.catch((e: unknown) =>
         this.#o.logger.error('could not record job failure', { jobId: job.id, error: String(e) }),
       );
+      return undefined;
     } finally {
       clearInterval(heartbeat);
       this.#running.delete(job.id);

@@ -10,7 +10,9 @@ import type { Role, Wallet } from '../domain.js';
 import { InsufficientCreditsError, SlipwayError, validationError } from '../errors.js';
 import { LIMITS } from '../limits/limits.js';
 import type { Executor } from '../storage/executor.js';
+import { runStatement } from '../storage/prepared.js';
 import type { ReservationPurpose, ReservationState } from '../storage/schema.js';
+import { COMMIT, ENSURE_ACCOUNT, RELEASE, RESERVE } from './ledger-statements.js';
 
 export interface ReserveInput {
   reservationId: string;
@@ -33,18 +35,9 @@ const MAX_GRANT = LIMITS.grant.maxAmount;
 const MAX_BALANCE = LIMITS.credits.maxBalance;
 
 export class CreditLedger {
-  /** Create the account and its empty wallet if missing. Role changes are recorded. */
+  /** Create the account and its empty wallet if missing (one statement). Role changes are recorded. */
   async ensureAccount(db: Executor, id: string, role: Role = 'user'): Promise<void> {
-    await db
-      .insertInto('accounts')
-      .values({ id, role, forge_id: null })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ role }).where('accounts.role', '<>', role))
-      .execute();
-    await db
-      .insertInto('wallets')
-      .values({ account_id: id, updated_at: new Date() })
-      .onConflict((oc) => oc.column('account_id').doNothing())
-      .execute();
+    await runStatement(db, ENSURE_ACCOUNT, [id, role]);
   }
 
   async wallet(db: Executor, accountId: string): Promise<Wallet> {
@@ -112,18 +105,15 @@ export class CreditLedger {
         details: { field: 'amount' },
       });
     }
-    const result = await sql<{ id: string }>`
-      with held as (
-        update wallets set held = held + ${input.amount}, updated_at = now()
-        where account_id = ${input.accountId} and balance - held >= ${input.amount}
-        returning account_id
-      )
-      insert into reservations (id, account_id, amount, state, purpose, resource_id, expires_at, created_at)
-      select ${input.reservationId}::uuid, account_id, ${input.amount}, 'pending', ${input.purpose ?? 'allocation'},
-             ${input.resourceId ?? null}::uuid, ${input.expiresAt}::timestamptz, now()
-      from held
-      returning id`.execute(db);
-    if (result.rows.length === 0) {
+    const rows = await runStatement(db, RESERVE, [
+      input.accountId,
+      input.amount,
+      input.reservationId,
+      input.purpose ?? 'allocation',
+      input.resourceId ?? null,
+      input.expiresAt,
+    ]);
+    if (rows.length === 0) {
       const w = await this.wallet(db, input.accountId);
       throw new InsufficientCreditsError(input.amount, w.available);
     }
@@ -139,30 +129,17 @@ export class CreditLedger {
     reservationId: string,
     opts: { charge?: number; resourceId?: string | null; actorId?: string | null } = {},
   ): Promise<number | null> {
-    const res = await this.#settle(db, reservationId, 'committed', opts.charge);
-    if (!res) return null;
-    const charged = res.charged;
-    await db
-      .updateTable('wallets')
-      .set({ balance: sql`balance - ${charged}`, held: sql`held - ${res.amount}`, updated_at: new Date() })
-      .where('account_id', '=', res.account_id)
-      .execute();
-    if (charged > 0) {
-      await db
-        .insertInto('ledger_entries')
-        .values({
-          account_id: res.account_id,
-          amount: -charged,
-          kind: 'charge',
-          reservation_id: reservationId,
-          resource_id: opts.resourceId ?? res.resource_id,
-          actor_id: opts.actorId ?? null,
-          note: null,
-          created_at: new Date(),
-        })
-        .execute();
+    const charge = opts.charge;
+    if (charge !== undefined && (!Number.isSafeInteger(charge) || charge < 0)) {
+      throw validationError('charge', 'a charge must be a non-negative integer');
     }
-    return charged;
+    const [row] = await runStatement(db, COMMIT, [
+      reservationId,
+      charge ?? null,
+      opts.resourceId ?? null,
+      opts.actorId ?? null,
+    ]);
+    return row ? row.charged : null;
   }
 
   /**
@@ -201,14 +178,8 @@ export class CreditLedger {
 
   /** Free a pending hold without charging (`released`, or `expired` by the sweeper). */
   async release(db: Executor, reservationId: string, state: 'released' | 'expired' = 'released'): Promise<boolean> {
-    const res = await this.#settle(db, reservationId, state);
-    if (!res) return false;
-    await db
-      .updateTable('wallets')
-      .set({ held: sql`held - ${res.amount}`, updated_at: new Date() })
-      .where('account_id', '=', res.account_id)
-      .execute();
-    return true;
+    const rows = await runStatement(db, RELEASE, [reservationId, state]);
+    return rows.length > 0;
   }
 
   async reservationState(db: Executor, reservationId: string): Promise<ReservationState | undefined> {
@@ -231,28 +202,5 @@ export class CreditLedger {
       .where('state', '=', 'pending')
       .executeTakeFirstOrThrow();
     return { balance: w.balance, ledgerSum: Number(ledger.sum), held: w.held, pendingSum: Number(pending.sum) };
-  }
-
-  /** Move a pending reservation to a final state; null if it was not pending. */
-  async #settle(db: Executor, reservationId: string, state: Exclude<ReservationState, 'pending'>, charge?: number) {
-    if (charge !== undefined && (!Number.isSafeInteger(charge) || charge < 0)) {
-      throw new SlipwayError('VALIDATION_FAILED', 'a charge must be a non-negative integer', {
-        details: { field: 'charge' },
-      });
-    }
-    const row = await db
-      .updateTable('reservations')
-      .set({
-        state,
-        settled_at: new Date(),
-        charged:
-          state === 'committed' ? (charge === undefined ? sql`amount` : sql`least(${charge}::int8, amount)`) : null,
-      })
-      .where('id', '=', reservationId)
-      .where('state', '=', 'pending')
-      .returning(['account_id', 'amount', 'charged', 'resource_id'])
-      .executeTakeFirst();
-    if (!row) return undefined;
-    return { ...row, charged: row.charged ?? 0 };
   }
 }

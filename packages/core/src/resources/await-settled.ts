@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { ResourceStatus } from '../domain.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
 import { sleep } from '../util/abort.js';
-import type { ResourceJobs } from './jobs/resource-jobs.js';
+import type { JobTicket, ResourceJobs } from './jobs/resource-jobs.js';
 import type { ResourceRow } from './resource-mapper.js';
 import type { ResourcePolicy } from './resource-policy.js';
 import { resourceById } from './resource-repository.js';
@@ -26,23 +26,27 @@ export interface AwaitDeps {
 export function awaitSettled(
   d: AwaitDeps,
   row: ResourceRow,
-  jobId: number | undefined,
+  job: JobTicket | undefined,
   from: ResourceStatus,
   opts: WaitOptions,
 ): Promise<ResourceRow> {
-  return awaitRow(d, row, jobId, (current) => current.status !== from, opts);
+  return awaitRow(d, row, job, (current) => current.status !== from, opts);
 }
 
 /** Run our own job now if we can, then wait (bounded) until `settled(row)`; the row as it is then. */
 export async function awaitRow(
   d: AwaitDeps,
   row: ResourceRow,
-  jobId: number | undefined,
+  job: JobTicket | undefined,
   settled: (row: ResourceRow) => boolean,
   opts: WaitOptions,
 ): Promise<ResourceRow> {
   if (!(opts.wait ?? d.policy.wait) || settled(row)) return row;
-  if (jobId !== undefined) await d.jobs.runNow(jobId);
+  if (job !== undefined) {
+    // The row the job settled, as its commit returned it: no read-back needed.
+    const done = await d.jobs.runNow(job);
+    if (done?.id === row.id && settled(done)) return done;
+  }
   const deadline = Date.now() + (opts.waitMs ?? d.policy.waitMs);
   let delay = 10;
   for (;;) {

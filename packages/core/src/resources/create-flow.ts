@@ -9,20 +9,22 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Actor, type CreateResourceInput, isAdmin, type Resource } from '../domain.js';
+import { InsufficientCreditsError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { faultPoint } from '../faults.js';
 import { type PlacementRequest, placeResource, previewPlacement } from '../hosts/host-placement.js';
 import type { LocalHosts } from '../hosts/local-hosts.js';
 import type { CreditLedger } from '../ledger/ledger.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
-import { jsonb, pgErrorCode } from '../storage/executor.js';
+import { pgErrorCode } from '../storage/executor.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
+import { admitResource } from './admission-statement.js';
 import { type AwaitDeps, awaitSettled, type WaitOptions } from './await-settled.js';
 import { answerRetry, type PrepareDeps, type PreparedCreate, prepareCreate, storedFailure } from './create-request.js';
-import type { ResourceJobs } from './jobs/resource-jobs.js';
+import type { JobTicket, ResourceJobs } from './jobs/resource-jobs.js';
 import { type ResourceRow, toResource } from './resource-mapper.js';
 import type { ResourcePolicy } from './resource-policy.js';
-import { insertResource, resourceByRequestId } from './resource-repository.js';
+import { resourceByRequestId } from './resource-repository.js';
 
 export interface Quote {
   provisioner: string;
@@ -89,7 +91,9 @@ export async function createResource(
   const reservationId = randomUUID();
   const now = clock.now();
 
-  let created: { row: ResourceRow; jobId?: number | undefined };
+  // Waiting for the job: claim it in its insert and run it here (no claim round trip).
+  const here = opts.wait ?? policy.wait;
+  let created: { row: ResourceRow; job?: JobTicket | undefined };
   try {
     created = await db.transaction().execute(async (trx) => {
       await ledger.ensureAccount(trx, actor.id, actor.role);
@@ -100,34 +104,32 @@ export async function createResource(
       const host = p.runtime.has('host')
         ? await placeResource(trx, placementOf(actor, p, now, d.hosts.staleBefore(now)))
         : null;
-      await ledger.reserve(trx, {
+      const hold = {
         reservationId,
         accountId: actor.id,
         amount: p.price,
         expiresAt: new Date(now.getTime() + policy.holdTtlMs),
         resourceId,
-      });
-      const row = await insertResource(trx, {
-        id: resourceId,
-        owner_id: actor.id,
+      };
+      const row = await admitResource(trx, hold, {
         name: p.input.name,
         kind: p.input.kind,
         provisioner: p.runtime.name,
         host,
-        spec: jsonb(p.spec),
-        options: jsonb(p.options),
-        status: 'PROVISIONING',
-        metadata: jsonb(p.input.metadata),
-        labels: jsonb(p.input.labels),
-        expires_at: p.expiresAt,
-        cost: p.price,
-        request_id: requestId,
-        request_params: jsonb(p.params),
-        reservation_id: reservationId,
-        created_at: now,
-        updated_at: now,
+        spec: p.spec,
+        options: p.options,
+        metadata: p.input.metadata,
+        labels: p.input.labels,
+        expiresAt: p.expiresAt,
+        requestId,
+        requestParams: p.params,
+        createdAt: now,
       });
-      const jobId = await d.jobs.allocate(trx, now, resourceId);
+      if (!row) {
+        const wallet = await ledger.wallet(trx, actor.id);
+        throw new InsufficientCreditsError(p.price, wallet.available);
+      }
+      const job = await d.jobs.allocate(trx, now, resourceId, { here: here && host === null });
       await events.append(trx, {
         type: 'vm',
         action: 'resource.requested',
@@ -136,7 +138,7 @@ export async function createResource(
         resourceId,
         data: { provisioner: p.runtime.name, price: p.price, requestId },
       });
-      return { row, jobId };
+      return { row, job };
     });
   } catch (error) {
     // A concurrent request with the same requestId won the insert: answer as a retry.
@@ -148,7 +150,7 @@ export async function createResource(
   if (created.row.id !== resourceId) return answerRetry(created.row, p.params);
 
   faultPoint('create.after-reserve');
-  const settled = await awaitSettled(d, created.row, created.jobId, 'PROVISIONING', opts);
+  const settled = await awaitSettled(d, created.row, created.job, 'PROVISIONING', opts);
   if (settled.status === 'FAILED') throw storedFailure(settled);
   return toResource(settled);
 }

@@ -8,6 +8,55 @@ import { toOperation, toOutcome } from './operations/operation-records.js';
 
 export type ResourceRow = Selectable<ResourcesTable>;
 
+/**
+ * Every column of `resources`. Named statements list them and never say `*`: a column
+ * added by a newer replica's migration would change a `*` statement's result type, and
+ * PostgreSQL refuses to run a prepared statement whose result type changed.
+ */
+export const RESOURCE_COLUMNS = [
+  'id',
+  'owner_id',
+  'name',
+  'kind',
+  'provisioner',
+  'host',
+  'spec',
+  'options',
+  'status',
+  'external_id',
+  'ip',
+  'ssh_port',
+  'cockpit_url',
+  'allocation_data',
+  'metadata',
+  'labels',
+  'expires_at',
+  'cost',
+  'request_id',
+  'request_params',
+  'reservation_id',
+  'error',
+  'error_code',
+  'operation',
+  'last_operation',
+  'pending_spec',
+  'resize_delta',
+  'resize_reservation_id',
+  'devices',
+  'created_at',
+  'updated_at',
+  'released_at',
+] as const satisfies readonly (keyof ResourcesTable)[];
+
+/** A compile error here means RESOURCE_COLUMNS misses a column of ResourcesTable. */
+const allColumnsListed: [Exclude<keyof ResourcesTable, (typeof RESOURCE_COLUMNS)[number]>] extends [never]
+  ? true
+  : false = true;
+void allColumnsListed;
+
+/** The column list of named statements that return whole resource rows. */
+export const RESOURCE_COLUMN_LIST = RESOURCE_COLUMNS.join(', ');
+
 export function toResource(r: ResourceRow): Resource {
   return {
     id: r.id,

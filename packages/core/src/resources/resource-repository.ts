@@ -5,14 +5,13 @@
  * in their transactions.
  */
 
-import type { InsertObject } from 'kysely';
 import { type Actor, isAdmin, type Resource, type ResourceStatus } from '../domain.js';
 import { notFound, SlipwayError } from '../errors.js';
 import { LIMITS } from '../limits/limits.js';
 import type { Allocation } from '../provisioner/provisioner.js';
 import { type Executor, jsonb } from '../storage/executor.js';
-import type { SlipwayDatabase } from '../storage/schema.js';
-import { type ResourceRow, toResource } from './resource-mapper.js';
+import { runStatement, statement } from '../storage/prepared.js';
+import { RESOURCE_COLUMN_LIST, type ResourceRow, toResource } from './resource-mapper.js';
 
 export interface ListResourcesQuery {
   status?: ResourceStatus[];
@@ -35,22 +34,29 @@ export interface ResourcePage {
 /** resources.id is a uuid column: anything else would be a database error, and matches nothing. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function resourceById(db: Executor, id: string, forUpdate = false): Promise<ResourceRow | undefined> {
-  const q = db.selectFrom('resources').selectAll().where('id', '=', id);
-  return (forUpdate ? q.forUpdate() : q).executeTakeFirst();
+// Every create and every job reads rows by these: named statements (storage/prepared.ts).
+const BY_ID = statement<ResourceRow>('resources.by_id', `select ${RESOURCE_COLUMN_LIST} from resources where id = $1`);
+const BY_ID_FOR_UPDATE = statement<ResourceRow>(
+  'resources.by_id_for_update',
+  `select ${RESOURCE_COLUMN_LIST} from resources where id = $1 for update`,
+);
+const BY_REQUEST_ID = statement<ResourceRow>(
+  'resources.by_request_id',
+  `select ${RESOURCE_COLUMN_LIST} from resources where owner_id = $1 and request_id = $2`,
+);
+
+export async function resourceById(db: Executor, id: string, forUpdate = false): Promise<ResourceRow | undefined> {
+  const [row] = await runStatement(db, forUpdate ? BY_ID_FOR_UPDATE : BY_ID, [id]);
+  return row;
 }
 
-export function resourceByRequestId(
+export async function resourceByRequestId(
   db: Executor,
   ownerId: string,
   requestId: string,
 ): Promise<ResourceRow | undefined> {
-  return db
-    .selectFrom('resources')
-    .selectAll()
-    .where('owner_id', '=', ownerId)
-    .where('request_id', '=', requestId)
-    .executeTakeFirst();
+  const [row] = await runStatement(db, BY_REQUEST_ID, [ownerId, requestId]);
+  return row;
 }
 
 /** The row if `actor` may see it (owner or admin); NOT_FOUND otherwise, never FORBIDDEN. */
@@ -121,19 +127,15 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt, id };
 }
 
-export function insertResource(db: Executor, values: InsertObject<SlipwayDatabase, 'resources'>): Promise<ResourceRow> {
-  return db.insertInto('resources').values(values).returningAll().executeTakeFirstOrThrow();
-}
-
-/** PROVISIONING → RUNNING/STOPPED with what the provisioner returned, at the charged cost. */
+/** PROVISIONING → RUNNING/STOPPED with what the provisioner returned, at the charged cost; the row as stored. */
 export async function markAllocated(
   db: Executor,
   id: string,
   allocation: Allocation,
   charged: number,
   now: Date,
-): Promise<void> {
-  await db
+): Promise<ResourceRow> {
+  return db
     .updateTable('resources')
     .set({
       status: allocation.state === 'stopped' ? 'STOPPED' : 'RUNNING',
@@ -146,7 +148,8 @@ export async function markAllocated(
       updated_at: now,
     })
     .where('id', '=', id)
-    .execute();
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 /** An allocation that will not complete → FAILED, with the error a retry of the request answers. */

@@ -12,6 +12,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { migrateToLatest } from './migrations.js';
 import { type ListenOptions, pgListen } from './pg-listener.js';
 import { findTemplate, PGLITE_START_PARAMS } from './pglite-template.js';
+import { namedStatementClient } from './prepared.js';
 import type { SlipwayDatabase } from './schema.js';
 import { unpackTemplate } from './unpack-template.js';
 
@@ -73,7 +74,13 @@ async function openPostgres(config: { url: string; poolSize?: number }): Promise
         ? toNumber
         : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
   };
-  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10, types });
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.poolSize ?? 10,
+    types,
+    // Hot statements (prepared.ts) run as named statements: parsed and planned once per connection.
+    Client: namedStatementClient(pg.Client),
+  });
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<SlipwayDatabase>({ dialect: new PostgresDialect({ pool }) });

@@ -21,9 +21,10 @@ export function allocateJob(d: WorkerDeps): JobHandler {
   };
 }
 
-async function allocate(d: WorkerDeps, job: Job, signal: AbortSignal): Promise<void> {
+/** The row as the commit stored it (a waiting request answers with it), else undefined. */
+async function allocate(d: WorkerDeps, job: Job, signal: AbortSignal): Promise<ResourceRow | undefined> {
   const row = await resourceById(d.db, payloadResourceId(job.payload));
-  if (row?.status !== 'PROVISIONING') return; // already settled: the job is a duplicate
+  if (row?.status !== 'PROVISIONING') return undefined; // already settled: the job is a duplicate
   let allocation: Allocation;
   try {
     allocation = await callAllocate(d, row, signal);
@@ -32,10 +33,10 @@ async function allocate(d: WorkerDeps, job: Job, signal: AbortSignal): Promise<v
     if (signal.aborted) throw error;
     if (isTransient(error) && job.attempts < job.max_attempts) throw error; // retried with backoff
     await failAllocation(d, row.id, error);
-    return;
+    return undefined;
   }
   faultPoint('allocate.before-commit');
-  await commitAllocation(d, row, allocation, job.attempts);
+  return commitAllocation(d, row, allocation, job.attempts);
 }
 
 /** Ask the provisioner for the machine, renewing the hold every third of its lease meanwhile. */
@@ -63,11 +64,16 @@ async function callAllocate(d: WorkerDeps, row: ResourceRow, signal: AbortSignal
 }
 
 /** Charge the hold and store the machine; or, when the allocation was given up meanwhile, clean up. */
-async function commitAllocation(d: WorkerDeps, row: ResourceRow, allocation: Allocation, attempt: number) {
-  await d.db.transaction().execute(async (trx) => {
+async function commitAllocation(
+  d: WorkerDeps,
+  row: ResourceRow,
+  allocation: Allocation,
+  attempt: number,
+): Promise<ResourceRow | undefined> {
+  return d.db.transaction().execute(async (trx) => {
     const current = await resourceById(trx, row.id, true);
     // Another runner (after a lease takeover) committed this very machine: nothing to do.
-    if (current?.status !== 'PROVISIONING' && current?.status !== 'FAILED') return;
+    if (current?.status !== 'PROVISIONING' && current?.status !== 'FAILED') return undefined;
     const charged =
       current.status === 'PROVISIONING' && current.reservation_id
         ? await d.ledger.commit(trx, current.reservation_id, {
@@ -80,9 +86,9 @@ async function commitAllocation(d: WorkerDeps, row: ResourceRow, allocation: All
       // The allocation was given up meanwhile (FAILED, hold released): a machine without a
       // hold behind it must not live on. Enqueued in this transaction, so a crash cannot lose it.
       await d.jobs.cleanup(trx, d.clock.now(), row.id, { dedupe: false });
-      return;
+      return undefined;
     }
-    await markAllocated(trx, row.id, allocation, charged, d.clock.now());
+    const stored = await markAllocated(trx, row.id, allocation, charged, d.clock.now());
     await d.events.append(trx, {
       type: 'vm',
       action: 'resource.created',
@@ -91,6 +97,7 @@ async function commitAllocation(d: WorkerDeps, row: ResourceRow, allocation: All
       resourceId: row.id,
       data: { externalId: allocation.externalId, charged, ip: allocation.ip ?? null, attempt },
     });
+    return stored;
   });
 }
 

@@ -5,8 +5,9 @@
  * names its resource and is pinned to the resource's host (none: any replica runs it).
  */
 import { isSlipwayError } from '../../errors.js';
-import type { JobScheduler } from '../../jobs/job-scheduler.js';
+import type { ClaimedJob, JobScheduler } from '../../jobs/job-scheduler.js';
 import type { Executor } from '../../storage/executor.js';
+import type { ResourceRow } from '../resource-mapper.js';
 import type { ResourcePolicy } from '../resource-policy.js';
 
 export const JOB_KINDS = {
@@ -32,8 +33,12 @@ export type ReleaseCause = { reason: 'user'; actorId: string } | { reason: 'expi
 
 /** Enqueue resource work in the caller's transaction, and run a job now. */
 export interface ResourceJobs {
-  /** Allocate a PROVISIONING resource; at most one allocate job is active per resource. */
-  allocate(db: Executor, now: Date, resourceId: string): Promise<number | undefined>;
+  /**
+   * Allocate a PROVISIONING resource; at most one allocate job is active per resource.
+   * `here`: claimed by this replica in the same insert, for the request to run (only for a
+   * resource on no host: a host's jobs are its replica's).
+   */
+  allocate(db: Executor, now: Date, resourceId: string, opts?: { here?: boolean }): Promise<JobTicket | undefined>;
   /** Release a RELEASING resource at the provider; at most one release job is active per resource. */
   release(db: Executor, now: Date, resourceId: string, cause: ReleaseCause): Promise<number | undefined>;
   /**
@@ -47,9 +52,15 @@ export interface ResourceJobs {
    * per operation (the resource's operation slot allows one at a time).
    */
   operate(db: Executor, now: Date, resourceId: string, operationId: string): Promise<number | undefined>;
-  /** Run the job on this replica now if nobody has taken it. */
-  runNow(jobId: number): Promise<boolean>;
+  /**
+   * Run the job on this replica now: a claimed one as claimed, a queued one if nobody has
+   * taken it. The resource row its handler settled, when it returned one (the read-back).
+   */
+  runNow(ticket: JobTicket): Promise<ResourceRow | undefined>;
 }
+
+/** A job a request enqueued: its id, or the job itself when claimed by this replica. */
+export type JobTicket = number | ClaimedJob;
 
 export function resourceJobs(
   base: JobScheduler,
@@ -57,13 +68,15 @@ export function resourceJobs(
 ): ResourceJobs {
   const scheduler = pinnedToResourceHost(base);
   return {
-    allocate: (db, now, resourceId) =>
-      scheduler.enqueue(db, now, {
+    allocate: (db, now, resourceId, opts = {}) => {
+      const job = {
         kind: JOB_KINDS.allocate,
         payload: { resourceId },
         key: jobKeys.allocate(resourceId),
         maxAttempts: policy.allocateAttempts,
-      }),
+      };
+      return opts.here ? base.enqueueHere(db, now, job) : scheduler.enqueue(db, now, job);
+    },
     release: (db, now, resourceId, cause) =>
       scheduler.enqueue(db, now, {
         kind: JOB_KINDS.release,
@@ -85,15 +98,26 @@ export function resourceJobs(
         key: jobKeys.operate(operationId),
         maxAttempts: policy.operationAttempts,
       }),
-    runNow: (jobId) => scheduler.runNow(jobId),
+    async runNow(ticket) {
+      if (typeof ticket === 'number') {
+        await scheduler.runNow(ticket);
+        return undefined;
+      }
+      const result = await scheduler.adopt(ticket);
+      return isResourceRow(result) ? result : undefined;
+    },
   };
 }
+
+/** The allocate handler answers with the row it settled; anything else is not a read-back. */
+const isResourceRow = (value: unknown): value is ResourceRow =>
+  typeof value === 'object' && value !== null && 'owner_id' in value && 'status' in value && 'request_id' in value;
 
 /** Every job enqueued through it runs on the replica serving its resource's host (`payload.resourceId`). */
 function pinnedToResourceHost(scheduler: JobScheduler): JobScheduler {
   return {
+    ...scheduler,
     enqueue: (db, now, job) => scheduler.enqueue(db, now, { ...job, hostOf: payloadResourceId(job.payload) }),
-    runNow: (jobId) => scheduler.runNow(jobId),
   };
 }
 
