@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm run check:packages`: publint (strict) and Are the Types Wrong (ESM-only profile) on the tarballs
-// `npm pack` makes of every workspace package. Pass tarball paths to check those instead of packing
+// `npm pack` makes of every published workspace package (the private dashboard ships inside the server's
+// repository checkout, not on npm). Pass tarball paths to check those instead of packing
 // (the pack-and-install test does, so CI packs once).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,11 @@ let tarballs = process.argv.slice(2);
 let packDir;
 if (tarballs.length === 0) {
   packDir = mkdtempSync(join(tmpdir(), 'slipway-check-'));
-  const packed = execFileSync('npm', ['pack', '--workspaces', '--json', '--pack-destination', packDir], {
+  const published = readdirSync(join(root, 'packages')).filter(
+    (dir) => !JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')).private,
+  );
+  const workspaces = published.flatMap((dir) => ['-w', `packages/${dir}`]);
+  const packed = execFileSync('npm', ['pack', ...workspaces, '--json', '--pack-destination', packDir], {
     cwd: root,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -52,6 +52,12 @@ function consumerEnv(): NodeJS.ProcessEnv {
 
 const readJson = <T>(...path: string[]): T => JSON.parse(readFileSync(join(ROOT, ...path), 'utf8')) as T;
 
+/** Workspace packages published to npm: all but private ones (the dashboard, served from a checkout). */
+const publishedDirs = (): string[] =>
+  readdirSync(join(ROOT, 'packages'))
+    .filter((dir) => !readJson<{ private?: boolean }>('packages', dir, 'package.json').private)
+    .sort();
+
 const installedVersion = (name: string): string =>
   readJson<{ version: string }>('node_modules', name, 'package.json').version;
 
@@ -81,7 +87,8 @@ describe('packages installed from their tarballs, outside the workspace', () => 
     const build = await run('npm', ['run', '-s', 'build'], ROOT, process.env);
     expect(build.code, build.output).toBe(0);
     mkdirSync(tarballDir);
-    const pack = await run('npm', ['pack', '--workspaces', '--json', '--pack-destination', tarballDir], ROOT);
+    const workspaces = publishedDirs().flatMap((dir) => ['-w', `packages/${dir}`]);
+    const pack = await run('npm', ['pack', ...workspaces, '--json', '--pack-destination', tarballDir], ROOT);
     expect(pack.code, pack.output).toBe(0);
     packed = JSON.parse(pack.stdout) as Packed[];
 
@@ -103,7 +110,7 @@ describe('packages installed from their tarballs, outside the workspace', () => 
 
   // A missing reference is no tsc error: the dependent would silently typecheck the dependency's src again.
   it("lists each package's @slipway dependencies as project references in its tsconfig.build.json", () => {
-    const packageDirs = readdirSync(join(ROOT, 'packages')).sort();
+    const packageDirs = publishedDirs();
     const rootBuild = readJson<{ references: { path: string }[] }>('tsconfig.build.json');
     expect(rootBuild.references.map((r) => basename(dirname(r.path))).sort()).toEqual(packageDirs);
     for (const dir of packageDirs) {

@@ -151,6 +151,13 @@ export {
   type ReaperSettings,
 } from './resources/reaper/reaper-settings.js';
 export {
+  LAG_PAGE,
+  type LagKind,
+  type LagQuery,
+  type LagSample,
+  releaseLagSamples,
+} from './resources/release-lag.js';
+export {
   type ListResourcesQuery,
   type ResourcePage,
   resourceCursor,

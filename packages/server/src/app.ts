@@ -21,6 +21,8 @@ export interface CreateAppOptions extends ServerContainerOptions {
   database?: SlipwayStorage;
   /** Run this replica's background work (job loop, sweepers). Default true. */
   start?: boolean;
+  /** The dashboard's built files, served at `/`; default packages/dashboard/dist. */
+  dashboardDir?: string;
 }
 
 export interface App {
@@ -50,7 +52,14 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   container.register(TOKENS.Slipway, { useValue: slipway });
   // Pools keep a plugin-local admin view; the server finds them by their brand, not by a cast.
   const pools = new Map(resolveProvisioners(container).flatMap((p) => (isPoolProvisioner(p) ? [[p.name, p]] : [])));
-  const yoga = createYogaApp({ schema: buildSchema(), slipway, config, logger, pools });
+  const yoga = createYogaApp({
+    schema: buildSchema(),
+    slipway,
+    config,
+    logger,
+    pools,
+    ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}),
+  });
   let closed: Promise<void> | undefined;
   return {
     yoga,

@@ -1,6 +1,6 @@
 /**
- * HTTP: graphql-yoga at /graphql (GraphiQL in the browser, unless production) plus `GET /healthz` and the
- * secret-gated `POST /admin/pool-refresh`, served by node:http. No framework: yoga is a
+ * HTTP: graphql-yoga at /graphql (GraphiQL in the browser, unless production) plus `GET /healthz`, the
+ * dashboard's files at `/` and the secret-gated `POST /admin/pool-refresh`, served by node:http. No framework: yoga is a
  * fetch handler and node:http hosts it directly.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -15,13 +15,14 @@ import { type ContextDeps, contextFactory, type GraphQLContext } from './context
 import { maskError } from './errors/mask-error.js';
 import { yogaLogger } from './errors/yoga-logger.js';
 import { bodyLimitPlugin } from './plugins/body-limit.js';
+import { dashboardPlugin } from './plugins/dashboard.js';
 import { inputPolicyPlugin } from './plugins/input-policy.js';
 import { queryLimitPlugins } from './plugins/query-limits.js';
 import { requestRateLimitPlugin } from './plugins/request-rate-limit.js';
 
 export type SlipwayYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
-export function createYogaApp(deps: ContextDeps & { schema: GraphQLSchema }): SlipwayYoga {
+export function createYogaApp(deps: ContextDeps & { schema: GraphQLSchema; dashboardDir?: string }): SlipwayYoga {
   const { slipway, logger, config } = deps;
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: deps.schema,
@@ -51,6 +52,7 @@ export function createYogaApp(deps: ContextDeps & { schema: GraphQLSchema }): Sl
       }),
       inputPolicyPlugin(),
       healthz(slipway),
+      dashboardPlugin(deps.dashboardDir),
       poolRefreshRoute(deps),
     ],
   });

@@ -26,7 +26,7 @@ export interface GqlResult<T> {
 }
 
 export async function createTestApp(
-  opts: { provisioners?: Provisioner[]; start?: boolean; env?: Record<string, string> } = {},
+  opts: { provisioners?: Provisioner[]; start?: boolean; env?: Record<string, string>; dashboardDir?: string } = {},
 ): Promise<TestApp> {
   const config = loadConfig({
     SLIPWAY_JWT_SECRET: TEST_SECRET,
@@ -39,6 +39,7 @@ export async function createTestApp(
     database: storage,
     provisioners: opts.provisioners ?? [],
     ...(opts.start === false ? { start: false } : {}),
+    ...(opts.dashboardDir ? { dashboardDir: opts.dashboardDir } : {}),
   });
   return {
     app,

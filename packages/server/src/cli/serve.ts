@@ -50,6 +50,7 @@ export async function serve(config: ServerConfig): Promise<void> {
   if (stopping || !app || !http) return;
   app.logger.info('listening', { url: http.url });
   process.stdout.write(`Slipway ready at ${http.url}\n`);
+  process.stdout.write(`Dashboard at ${new URL('/', http.url).href}\n`);
   if (config.embedded) await printDemoToken(config, http.url);
 }
 
@@ -81,8 +82,8 @@ async function start(config: ServerConfig): Promise<{ app: App; http: Listening;
 }
 
 async function printDemoToken(config: ServerConfig, url: string): Promise<void> {
-  const { mintToken } = await import('../auth.js');
-  const token = await mintToken({ secret: config.jwtSecret, userId: 'admin', role: 'admin', expiresIn: '30d' });
+  const { mintDemoToken } = await import('../demo-token.js');
+  const token = await mintDemoToken(config);
   process.stdout.write(
     [
       '',

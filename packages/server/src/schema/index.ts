@@ -17,6 +17,8 @@ import './provisioner.js';
 import './pool.js';
 import './host.js';
 import './orphan-sweep.js';
+import './demo.js';
+import './release-lag.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -1,0 +1,64 @@
+/** The dashboard's pure helpers: merge patches, launch input, seq order, relative times. */
+import { describe, expect, it } from 'vitest';
+import { seqAfter } from '../src/api/events';
+import { relative } from '../src/format';
+import { type LaunchForm, toInput } from '../src/launch-input';
+import { mergePatch } from '../src/merge-patch';
+
+describe('mergePatch', () => {
+  it('sends changed and new keys, null for removed ones, and recurses into objects', () => {
+    const from = { keep: 1, change: 'a', drop: true, nested: { x: 1, y: 2 } };
+    const to = { keep: 1, change: 'b', added: [1], nested: { x: 1, z: 3 } };
+    expect(mergePatch(from, to)).toEqual({ change: 'b', drop: null, added: [1], nested: { y: null, z: 3 } });
+    expect(mergePatch(from, from)).toEqual({});
+  });
+});
+
+describe('toInput', () => {
+  const form: LaunchForm = {
+    name: 'web',
+    provisioner: 'demo',
+    image: '',
+    vcpu: '2',
+    memoryMb: '1024',
+    diskGb: '10',
+    ttlHours: '1.5',
+    labels: 'team=ml, env = dev',
+    options: '{"delayMs": 100}',
+  };
+  it('builds the create input', () => {
+    expect(toInput(form)).toEqual({
+      input: {
+        name: 'web',
+        provisioner: 'demo',
+        spec: { vcpu: 2, memoryMb: 1024, diskGb: 10 },
+        ttlSeconds: 5400,
+        labels: { team: 'ml', env: 'dev' },
+        options: { delayMs: 100 },
+      },
+    });
+  });
+  it('names the field that does not parse', () => {
+    expect(toInput({ ...form, labels: 'team' })).toEqual({ problem: 'labels: "team" is not key=value' });
+    expect(toInput({ ...form, options: '{' })).toEqual({ problem: 'options: not valid JSON' });
+  });
+});
+
+describe('seqAfter', () => {
+  it('orders decimal seqs beyond 2^53 without losing precision', () => {
+    expect(seqAfter('10', '9')).toBe(true);
+    expect(seqAfter('9', '10')).toBe(false);
+    expect(seqAfter('9007199254740993', '9007199254740992')).toBe(true);
+    expect(seqAfter('5', '5')).toBe(false);
+  });
+});
+
+describe('relative', () => {
+  const now = Date.parse('2030-01-01T12:00:00Z');
+  it('says how far off a time is', () => {
+    expect(relative('2030-01-01T12:00:02Z', now)).toBe('just now');
+    expect(relative('2030-01-01T12:59:00Z', now)).toBe('in 59m');
+    expect(relative('2030-01-01T10:00:00Z', now)).toBe('2h ago');
+    expect(relative('2030-01-03T12:00:00Z', now)).toBe('in 2d');
+  });
+});
