@@ -84,6 +84,44 @@ describe.each(engines)('retention on %s', (engine) => {
     expect((await slipway.resources.get(alice, live.id)).status).toBe('RUNNING');
   });
 
+  it('keeps a FAILED resource whose machine is still at the provider, and one a pending hold names', async () => {
+    storage = await createTestStorage(engine);
+    clock = manualClock(new Date());
+    slipway = await createSlipway({
+      database: storage,
+      provisioners: [demoProvisioner({ persistent: true })],
+      clock,
+      rateLimits: {},
+      retention: { eventsMs: null, finishedResourcesMs: 30 * DAY, releasedMachinesMs: null },
+    });
+    await slipway.accounts.grant(admin, { accountId: 'alice', amount: 1000 });
+    const failedWithMachine = await slipway.resources.create(alice, input('broken'));
+    const held = await slipway.resources.create(alice, input('held'));
+    const plain = await slipway.resources.create(alice, input('plain'));
+    // A machine that failed at the provider after it ran: FAILED, its machine still there.
+    await storage.db
+      .updateTable('resources')
+      .set({ status: 'FAILED' })
+      .where('id', '=', failedWithMachine.id)
+      .execute();
+    // A finished resource that a pending hold still names (e.g. a resize hold left over).
+    await slipway.resources.release(alice, held.id);
+    await slipway.resources.release(alice, plain.id);
+    await slipway.ledger.reserve(storage.db, {
+      reservationId: '018f0000-0000-7000-8000-000000000001',
+      accountId: 'alice',
+      amount: 5,
+      expiresAt: new Date(Date.now() + 3_600_000),
+      resourceId: held.id,
+      purpose: 'resize',
+    });
+    clock.advance(31 * DAY);
+    const { retained } = await slipway.sweep();
+    expect(retained.resources).toBe(1);
+    const ids = (await storage.db.selectFrom('resources').select('id').execute()).map((r) => r.id);
+    expect(ids.sort()).toEqual([failedWithMachine.id, held.id].sort());
+  });
+
   it('a null period keeps that history for ever', async () => {
     storage = await createTestStorage(engine);
     clock = manualClock(new Date());

@@ -159,6 +159,11 @@ export class JobRunner {
         .where('state', '=', 'running')
         .executeTakeFirst();
       if (res.numUpdatedRows === 0n) return undefined;
+      // `stop()` may have begun during that await: it waits only for running jobs, not this one.
+      if (this.#stopping) {
+        await this.#giveBack(job);
+        return undefined;
+      }
     }
     return this.#execute(job);
   }

@@ -87,6 +87,20 @@ export async function pruneRetained(
                 // `resources_finished`'s predicate word for word, with literals.
                 .where(sql<boolean>`status in ('RELEASED', 'EXPIRED', 'FAILED', 'GONE')`)
                 .where('r.updated_at', '<', ago(times.now, s.finishedResourcesMs ?? 0))
+                // A FAILED resource with a machine still has it at the provider (the expiry sweep
+                // releases it): forgetting it would leave the machine running.
+                .where(sql<boolean>`not (r.status = 'FAILED' and r.external_id is not null)`)
+                // A hold still pending on it would be stranded without its resource.
+                .where(({ not, exists, selectFrom }) =>
+                  not(
+                    exists(
+                      selectFrom('reservations')
+                        .select('reservations.id')
+                        .whereRef('reservations.resource_id', '=', 'r.id')
+                        .where('reservations.state', '=', 'pending'),
+                    ),
+                  ),
+                )
                 // A cleanup (or a late release) still at work keeps its resource.
                 .where(({ not, exists, selectFrom }) =>
                   not(
@@ -95,11 +109,13 @@ export async function pruneRetained(
                         .select('jobs.id')
                         .where('jobs.state', 'in', ['queued', 'running'])
                         .where((w) =>
-                          w.or(
-                            (['allocate', 'release', 'cleanup'] as const).map((k) =>
+                          w.or([
+                            ...(['allocate', 'release', 'cleanup'] as const).map((k) =>
                               w('jobs.key', '=', sql<string>`${`${jobKeys[k]('')}`} || r.id::text`),
                             ),
-                          ),
+                            // An operation's job is keyed by the operation, not the resource.
+                            w(sql`jobs.payload->>'resourceId'`, '=', sql<string>`r.id::text`),
+                          ]),
                         ),
                     ),
                   ),
