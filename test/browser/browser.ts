@@ -10,7 +10,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/lib/chromium/chromium', '/usr/bin/chromium'];
 
 export const chromiumPath = CANDIDATES.find((p): p is string => !!p && existsSync(p));
-export const mustRunBrowserTests = process.env.CI === 'true';
+export const mustRunBrowserTests = process.env.CI === 'true' || process.env.CI === '1';
 export const chromiumMissing = chromiumPath ? undefined : `no Chromium at ${CANDIDATES.filter(Boolean).join(', ')}`;
 
 /** Where screenshots go: test-results/dashboard (CI keeps test-results/), or SLIPWAY_SCREENSHOT_DIR. */

@@ -148,22 +148,12 @@ export class JobRunner {
     if (job.locked_by !== this.workerId) return undefined; // not claimed for this runner
     // The lease began when the enqueuing transaction started: renew it first if that was long
     // ago, and leave the job alone when another runner took it over meanwhile.
-    const now = this.#o.clock.now();
-    const left = (job.locked_until?.getTime() ?? 0) - now.getTime();
-    if (left < (this.#o.leaseMs * 2) / 3) {
-      const res = await this.#o.db
-        .updateTable('jobs')
-        .set({ locked_until: new Date(now.getTime() + this.#o.leaseMs), updated_at: now })
-        .where('id', '=', job.id)
-        .where('locked_by', '=', this.workerId)
-        .where('state', '=', 'running')
-        .executeTakeFirst();
-      if (res.numUpdatedRows === 0n) return undefined;
-      // `stop()` may have begun during that await: it waits only for running jobs, not this one.
-      if (this.#stopping) {
-        await this.#giveBack(job);
-        return undefined;
-      }
+    const left = (job.locked_until?.getTime() ?? 0) - this.#o.clock.now().getTime();
+    if (left < (this.#o.leaseMs * 2) / 3 && !(await this.#extendLease(job))) return undefined;
+    // `stop()` may have begun during that await: it waits only for running jobs, not this one.
+    if (this.#stopping) {
+      await this.#giveBack(job);
+      return undefined;
     }
     return this.#execute(job);
   }
@@ -280,19 +270,24 @@ export class JobRunner {
 
   async #renew(job: Job, controller: AbortController): Promise<void> {
     try {
-      const now = this.#o.clock.now();
-      const res = await this.#o.db
-        .updateTable('jobs')
-        .set({ locked_until: new Date(now.getTime() + this.#o.leaseMs), updated_at: now })
-        .where('id', '=', job.id)
-        .where('locked_by', '=', this.workerId)
-        .where('state', '=', 'running')
-        .executeTakeFirst();
       // Someone else took the job over (our lease lapsed): stop working on it.
-      if (res.numUpdatedRows === 0n) controller.abort(new Error('job lease lost'));
+      if (!(await this.#extendLease(job))) controller.abort(new Error('job lease lost'));
     } catch (error) {
       this.#o.logger.warn('job lease renewal failed', { jobId: job.id, error: String(error) });
     }
+  }
+
+  /** Push the job's lease one `leaseMs` on; false when it is no longer this runner's. */
+  async #extendLease(job: Job): Promise<boolean> {
+    const now = this.#o.clock.now();
+    const res = await this.#o.db
+      .updateTable('jobs')
+      .set({ locked_until: new Date(now.getTime() + this.#o.leaseMs), updated_at: now })
+      .where('id', '=', job.id)
+      .where('locked_by', '=', this.workerId)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    return res.numUpdatedRows > 0n;
   }
 
   /**
