@@ -113,17 +113,6 @@ export async function markFailed(
     .execute();
 }
 
-/** RELEASING → RELEASED (or EXPIRED); false when the resource was no longer RELEASING. */
-export async function markReleased(db: Executor, id: string, expired: boolean, now: Date): Promise<boolean> {
-  const res = await db
-    .updateTable('resources')
-    .set({ status: expired ? 'EXPIRED' : 'RELEASED', released_at: now, updated_at: now, error: null })
-    .where('id', '=', id)
-    .where('status', '=', 'RELEASING')
-    .executeTakeFirst();
-  return res.numUpdatedRows > 0n;
-}
-
 /** Note a problem on the resource (a release that keeps failing) without changing its status. */
 export async function noteError(db: Executor, id: string, error: string, now: Date): Promise<void> {
   await db.updateTable('resources').set({ error, updated_at: now }).where('id', '=', id).execute();

@@ -38,16 +38,17 @@ async function expireBatch(d: Pick<WorkerDeps, 'db' | 'clock' | 'events' | 'jobs
       now,
       rows.map((r) => r.id),
     );
-    // Events last: an event append holds the event-order lock until commit.
-    for (const r of rows) {
-      await d.events.append(trx, {
-        type: 'vm',
+    // Events last, in one statement: an event append holds the event-order lock until commit.
+    await d.events.appendMany(
+      trx,
+      rows.map((r) => ({
+        type: 'vm' as const,
         action: 'resource.expiring',
         ownerId: r.owner_id,
         resourceId: r.id,
         data: { expiresAt: r.expires_at?.toISOString() ?? null },
-      });
-    }
+      })),
+    );
     return rows.length;
   });
 }
