@@ -73,6 +73,8 @@ async function seed(db: BenchDatabase, n: number, dueAt: Date): Promise<void> {
 export async function benchExpiry(opts: {
   db: BenchDatabase;
   resources: number;
+  /** The runner's slots (one of them kept for user work). */
+  concurrency: number;
   pgbench: string | null;
   progress: (line: string) => void;
 }): Promise<ExpiryResult> {
@@ -80,9 +82,10 @@ export async function benchExpiry(opts: {
   const dueAt = new Date(Date.now() + 5_000 + n); // after the seed, whatever it takes here
   await seed(db, n, dueAt);
   progress(`expiry: seeded ${n} RUNNING resources due at ${dueAt.toISOString()}`);
-  const jobs = { concurrency: 8, urgentSlots: 1 };
+  const jobs = { concurrency: opts.concurrency, urgentSlots: 1 };
   const sweepIntervalMs = 5_000;
-  const storage = await db.open(12);
+  // A connection per slot, and some for the sweeps and the event stream.
+  const storage = await db.open(opts.concurrency + 4);
   const app = await createSlipway({
     database: storage,
     provisioners: [demoProvisioner({ persistent: true })],

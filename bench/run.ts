@@ -276,7 +276,13 @@ async function expirySection(settings: Settings, pgbench: string | null): Promis
   const db = await createBenchDatabase();
   const removeDrop = onInterrupt(() => db.drop());
   try {
-    return await benchExpiry({ db, resources: settings.expiryResources, pgbench, progress });
+    return await benchExpiry({
+      db,
+      resources: settings.expiryResources,
+      concurrency: settings.expiryConcurrency,
+      pgbench,
+      progress,
+    });
   } finally {
     removeDrop();
     await db.drop();

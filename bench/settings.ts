@@ -14,6 +14,8 @@ export interface Settings {
   createResource: boolean;
   /** The scale section: this many resources expiring together (0: off). */
   expiryResources: number;
+  /** The job runner's slots in the expiry section (the app's default: 8). */
+  expiryConcurrency: number;
   /** `required`: BENCH_ONLY=qemu (missing QEMU is an error); `if-available`: the default run. */
   qemu: 'required' | 'if-available' | 'off';
   qemuRuns: number;
@@ -53,6 +55,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
     createResource: only === undefined || only === 'create-resource',
     expiryResources:
       only === undefined || only === 'expiry' ? whole(env.BENCH_EXPIRY_RESOURCES, 10_000, 'BENCH_EXPIRY_RESOURCES') : 0,
+    expiryConcurrency: whole(env.BENCH_EXPIRY_CONCURRENCY, 8, 'BENCH_EXPIRY_CONCURRENCY'),
     qemu: only === 'qemu' ? 'required' : only === undefined ? 'if-available' : 'off',
     qemuRuns: whole(env.BENCH_QEMU_RUNS, 5, 'BENCH_QEMU_RUNS'),
     pgbenchModes: modes as PgbenchMode[],

@@ -546,7 +546,7 @@ export class Simulation {
         .where('run_at', '<=', now)
         .execute()
     )
-      .map((j) => ({ ...j, key: `${j.kind} ${this.byId.get(String(j.payload.resourceId))?.key ?? '?'}` }))
+      .map((j) => ({ ...j, key: `${j.kind} ${this.byId.get(subjectOf(j.payload))?.key ?? '?'}` }))
       .sort((a, b) => a.run_at.getTime() - b.run_at.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .slice(0, r.int(1, 2));
     if (due.length === 0) return 'crash: no due job to take';
@@ -565,7 +565,7 @@ export class Simulation {
         .where('id', '=', job.id)
         .where('state', '=', 'queued')
         .execute();
-      const resourceId = String(job.payload.resourceId);
+      const resourceId = subjectOf(job.payload);
       const sim = this.byId.get(resourceId);
       const row = await db
         .selectFrom('resources')
@@ -576,7 +576,7 @@ export class Simulation {
       if (sim && row && r.chance(0.5)) {
         if (job.kind === 'resource.allocate' && row.status === 'PROVISIONING') {
           effect = `died after the provider built ${this.provider.build(resourceId).id}`;
-        } else if (job.kind === 'resource.release' && row.status === 'RELEASING' && row.external_id) {
+        } else if (RELEASES.includes(job.kind) && row.status === 'RELEASING' && row.external_id) {
           effect = `died after the provider destroyed ${this.provider.destroy({ resourceId, externalId: row.external_id })}`;
         } else if (job.kind === 'resource.cleanup') {
           effect = `died after the provider destroyed ${this.provider.destroy({ resourceId, externalId: '' })}`;
@@ -605,7 +605,7 @@ export class Simulation {
     const lines = [
       ...jobs.map(
         (j) =>
-          `job ${j.kind} of ${this.byId.get(String(j.payload.resourceId))?.key ?? '?'} ${j.state} attempts=${j.attempts}/${j.max_attempts} run_at=${j.run_at.toISOString()} last_error=${j.last_error}`,
+          `job ${j.kind} of ${this.byId.get(subjectOf(j.payload))?.key ?? '?'} ${j.state} attempts=${j.attempts}/${j.max_attempts} run_at=${j.run_at.toISOString()} last_error=${j.last_error}`,
       ),
       ...busy.map((b) => `resource ${this.byId.get(b.id)?.key ?? b.id} still ${b.status}`),
     ];
@@ -645,9 +645,7 @@ export class Simulation {
           `[quiesce] not idle after ${QUIESCE_ROUNDS} rounds:`,
           ...left.map((l) => `  ${l}`),
           'dead jobs:',
-          ...dead.map(
-            (d) => `  ${d.kind} of ${this.byId.get(String(d.payload.resourceId))?.key ?? '?'}: ${d.last_error}`,
-          ),
+          ...dead.map((d) => `  ${d.kind} of ${this.byId.get(subjectOf(d.payload))?.key ?? '?'}: ${d.last_error}`),
         ].join('\n'),
       );
     }
@@ -706,4 +704,13 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   } finally {
     await sim.close();
   }
+}
+
+/** Job kinds that release: one resource's, or a batch of expired ones' (the first stands for the batch here). */
+const RELEASES = ['resource.release', 'resource.expire'];
+
+/** The resource a job is about: its `resourceId`, or the first of an expiry batch's `resourceIds`. */
+function subjectOf(payload: Record<string, unknown>): string {
+  const ids = payload.resourceIds;
+  return String(Array.isArray(ids) ? ids[0] : payload.resourceId);
 }

@@ -28,8 +28,10 @@ import type { EventSink } from '../provisioner/provisioner.js';
 import type { Executor } from '../storage/executor.js';
 import { allocateJob } from './jobs/allocate-job.js';
 import { cleanupJob } from './jobs/cleanup-job.js';
+import { expiryJob } from './jobs/expiry-job.js';
 import { operationJob } from './jobs/operation-job.js';
 import { PROVISIONER_JOBS, provisionerJob } from './jobs/provisioner-job.js';
+import { releaseCompletions } from './jobs/release-completions.js';
 import { releaseJob } from './jobs/release-job.js';
 import { JOB_KINDS } from './jobs/resource-jobs.js';
 import { type ResourceRow, resourceSink } from './resource-mapper.js';
@@ -50,7 +52,9 @@ export class ResourceWorkflows {
   /** Register the resource job handlers (and provisioners' own jobs) with a runner. */
   register(runner: Pick<JobRunner, 'register'>): void {
     runner.register(JOB_KINDS.allocate, allocateJob(this.#d));
-    runner.register(JOB_KINDS.release, releaseJob(this.#d));
+    const completions = releaseCompletions(this.#d);
+    runner.register(JOB_KINDS.release, releaseJob(this.#d, completions));
+    runner.register(JOB_KINDS.expire, expiryJob(this.#d, completions));
     runner.register(JOB_KINDS.cleanup, cleanupJob(this.#d));
     runner.register(JOB_KINDS.operate, operationJob(this.#d));
     runner.register(PROVISIONER_JOBS, provisionerJob(this.#d));

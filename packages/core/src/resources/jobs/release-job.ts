@@ -8,12 +8,11 @@ import { resourceSink, toAllocation } from '../resource-mapper.js';
 import { resourceById } from '../resource-repository.js';
 import type { WorkerDeps } from '../worker-deps.js';
 import { alertIfStuck, criticalEvent } from './job-alerts.js';
-import { releaseCompletions } from './release-completions.js';
+import type { releaseCompletions } from './release-completions.js';
 import { payloadResourceId } from './resource-jobs.js';
 
-export function releaseJob(d: WorkerDeps): JobHandler {
-  // Releases that finish together end in one transaction (release-completions.ts).
-  const completions = releaseCompletions(d);
+/** `completions`: releases that finish together end in one transaction (release-completions.ts). */
+export function releaseJob(d: WorkerDeps, completions: ReturnType<typeof releaseCompletions>): JobHandler {
   return {
     run: async (job, signal) => {
       const row = await resourceById(d.db, payloadResourceId(job.payload));

@@ -18,7 +18,12 @@ export const JOB_KINDS = {
   release: 'resource.release',
   cleanup: 'resource.cleanup',
   operate: 'resource.operate',
+  /** The release of a batch of expired resources (expiry-job.ts). */
+  expire: 'resource.expire',
 } as const;
+
+/** Expired resources per `resource.expire` job: one claim, read and finish for this many releases. */
+export const EXPIRE_JOB_BATCH = 50;
 
 /** Attempts of jobs that must eventually succeed (releases, cleanups): effectively forever. */
 export const RETRY_FOREVER = 1_000_000;
@@ -56,10 +61,15 @@ export interface ResourceJobs {
    */
   operate(db: Executor, now: Date, resourceId: string, operationId: string): Promise<number | undefined>;
   /**
-   * The release jobs of expired resources, in one statement (the expiry sweep's batch): the
-   * same jobs `release(…, { reason: 'expired' })` enqueues one by one. Returns how many.
+   * Release expired resources (the expiry sweep's batch), in one statement: a
+   * `resource.expire` job per `EXPIRE_JOB_BATCH` of them on the same host. Returns how many jobs.
    */
   releaseExpired(db: Executor, now: Date, resourceIds: readonly string[]): Promise<number>;
+  /**
+   * A release job each (`release(…, { reason: 'expired' })`, deduplicated), in one statement:
+   * for the expired resources whose batch release failed, to be retried one by one.
+   */
+  releaseEach(db: Executor, now: Date, resourceIds: readonly string[]): Promise<number>;
   /**
    * Run the job on this replica now: a claimed one as claimed, a queued one if nobody has
    * taken it. The resource row its handler settled, when it returned one (the read-back).
@@ -111,7 +121,8 @@ export function resourceJobs(
         maxAttempts: policy.operationAttempts,
         priority: JOB_PRIORITY.user,
       }),
-    releaseExpired: (db, now, resourceIds) => enqueueExpiredReleases(db, now, resourceIds),
+    releaseExpired: (db, now, resourceIds) => enqueueExpiryBatches(db, now, resourceIds),
+    releaseEach: (db, now, resourceIds) => enqueueExpiredReleases(db, now, resourceIds),
     async runNow(ticket) {
       if (typeof ticket === 'number') {
         await scheduler.runNow(ticket);
@@ -126,6 +137,20 @@ export function resourceJobs(
 /** The allocate handler answers with the row it settled; anything else is not a read-back. */
 const isResourceRow = (value: unknown): value is ResourceRow =>
   typeof value === 'object' && value !== null && 'owner_id' in value && 'status' in value && 'request_id' in value;
+
+async function enqueueExpiryBatches(db: Executor, now: Date, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  // Pinned to the resources' host like every resource job: one batch never spans two hosts.
+  const res =
+    await sql`insert into jobs (kind, payload, state, max_attempts, run_at, host, priority, created_at, updated_at)
+    select ${JOB_KINDS.expire}, jsonb_build_object('resourceIds', jsonb_agg(id order by id)), 'queued',
+      ${RETRY_FOREVER}, ${now}, host, ${JOB_PRIORITY.background}, ${now}, ${now}
+    from (select id, host, (row_number() over (partition by host order by id) - 1) / ${EXPIRE_JOB_BATCH} as chunk
+          from resources where id = any(${[...ids]}::uuid[])) r
+    group by host, chunk`.execute(db);
+  await sql`select pg_notify(${JOBS_CHANNEL}, ${JOB_KINDS.expire})`.execute(db);
+  return Number(res.numAffectedRows ?? 0n);
+}
 
 async function enqueueExpiredReleases(db: Executor, now: Date, ids: readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
