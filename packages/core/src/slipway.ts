@@ -60,11 +60,12 @@ export interface SlipwayOptions {
   rateLimits?: RateLimits;
   /** Per-call provisioner time-outs. */
   runtime?: RuntimeOptions;
-  /** The job runner (`JobRunnerOptions`): slots, slots kept for user work, caps per kind, lease, poll. */
+  /** The job runner (`JobRunnerOptions`): slots, slots kept for user work and for background work, caps per kind, lease, poll. */
   jobs?: {
     leaseMs?: number;
     concurrency?: number;
     urgentSlots?: number;
+    backgroundSlots?: number;
     kindConcurrency?: Record<string, number>;
     pollMs?: number;
     backoff?: Partial<BackoffPolicy>;
