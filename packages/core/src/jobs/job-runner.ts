@@ -7,7 +7,8 @@
  *
  * Only a failure recorded here (the handler threw) uses up an attempt. A crash, a lease
  * takeover or a shutdown never does: a takeover continues the attempt (job-claim.ts), a
- * shutdown hands the job back. Each outcome and takeover is written to `jobs.history`.
+ * shutdown hands the job back. Each outcome and takeover is written to `jobs.history`
+ * (outcomes by job-outcome-recorder.ts).
  *
  * A job pinned to a host (`jobs.host`) is taken only by the runner serving that host
  * (`hosts()`) while the host's row is up and held by it (`hosts.replica_id` = `workerId`);
@@ -15,8 +16,8 @@
  *
  * The loop refills a slot the moment a job in it finishes: it claims for every free slot in
  * one go (job-slots.ts: a floor of `backgroundSlots` background jobs, then user work,
- * background work kept off the last `urgentSlots`, capped kinds up to their room) and sleeps only when nothing it may take is due; a finished
- * job, a NOTIFY or `pollMs` wakes it.
+ * background work kept off the last `urgentSlots`, capped kinds up to their room) and
+ * sleeps only when nothing it may take is due; a finished job, a NOTIFY or `pollMs` wakes it.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -103,17 +104,8 @@ export class JobRunner {
       ...options,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     };
-    const { db, clock, logger, backoff, random } = this.#o;
     const handlerFor = (kind: string) => this.#handlerFor(kind);
-    this.#outcomes = new JobOutcomeRecorder({
-      db,
-      clock,
-      logger,
-      backoff,
-      random,
-      workerId: this.workerId,
-      handlerFor,
-    });
+    this.#outcomes = new JobOutcomeRecorder({ ...this.#o, workerId: this.workerId, handlerFor });
   }
 
   /** Handle jobs of `kind`; a kind ending in `*` handles every kind with that prefix. */
