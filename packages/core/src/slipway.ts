@@ -60,11 +60,12 @@ export interface SlipwayOptions {
   rateLimits?: RateLimits;
   /** Per-call provisioner time-outs. */
   runtime?: RuntimeOptions;
-  /** The job runner (`JobRunnerOptions`): slots, slots kept for user work, caps per kind, lease, poll. */
+  /** The job runner (`JobRunnerOptions`): slots, slots kept for user work and for background work, caps per kind, lease, poll. */
   jobs?: {
     leaseMs?: number;
     concurrency?: number;
     urgentSlots?: number;
+    backgroundSlots?: number;
     kindConcurrency?: Record<string, number>;
     pollMs?: number;
     backoff?: Partial<BackoffPolicy>;
@@ -239,7 +240,7 @@ export async function createSlipway(options: SlipwayOptions): Promise<Slipway> {
     // The reaper's scopes are this replica's own (its hosts): every replica schedules them.
     const reaperSweepsScheduled = await reaper.schedule();
     const ttl = Math.max(3 * sweepEvery, 15_000);
-    if (!(await takeSweepLease(db, SWEEP_LEASE, runner.workerId, clock.now(), ttl))) return undefined;
+    if (!(await takeSweepLease(db, SWEEP_LEASE, runner.workerId, ttl))) return undefined;
     return { ...(await sweepShared()), reaperSweepsScheduled };
   };
 

@@ -3,70 +3,26 @@
  * `pollMs` wait), user-facing work is claimed before bulk background work and always finds a
  * slot, and a kind with a cap never runs more at once than its cap.
  */
-import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { enqueueJob, JOB_PRIORITY, JobRunner, type JobRunnerOptions, silentLogger, systemClock } from '../src/index.js';
-import { createTestStorage, type TestStorage, testEngines } from '../src/testing/index.js';
+import { enqueueJob, JOB_PRIORITY, type JobRunner, type JobRunnerOptions } from '../src/index.js';
+import { testEngines } from '../src/testing/index.js';
+import { gate, type RunnerHarness, runnerHarness } from './support/runner-harness.js';
 
 const engines = await testEngines();
-const HOUR = 3_600_000;
-
-/** A gate jobs wait at until `open()` (or their runner stops). */
-function gate() {
-  let open: () => void = () => {};
-  const opened = new Promise<void>((r) => {
-    open = r;
-  });
-  const wait = (signal: AbortSignal) =>
-    Promise.race([
-      opened,
-      new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
-    ]);
-  return { wait, open: () => open() };
-}
 
 describe.each(engines)('job runner slots on %s', (engine) => {
-  let storage: TestStorage;
-  const runners: JobRunner[] = [];
+  let h: RunnerHarness;
   afterEach(async () => {
-    for (const r of runners.splice(0)) await r.stop();
-    await storage?.close();
+    await h?.close();
   });
 
   async function setup(options: Partial<JobRunnerOptions> = {}): Promise<JobRunner> {
-    storage = await createTestStorage(engine);
-    // A poll that never comes within the test: only finished jobs (and wake()) drive the loop.
-    const runner = new JobRunner({
-      db: storage.db,
-      clock: systemClock,
-      logger: silentLogger,
-      pollMs: HOUR,
-      ...options,
-    });
-    runners.push(runner);
-    return runner;
+    h = await runnerHarness(engine);
+    return h.runner(options);
   }
-
-  const enqueue = (kind: string, priority?: number) =>
-    enqueueJob(storage.db, new Date(), { kind, payload: {}, ...(priority === undefined ? {} : { priority }) });
-
-  async function backlog(kind: string, n: number): Promise<void> {
-    // Due a minute ago: by run_at alone they would all go first.
-    await sql`insert into jobs (kind, payload, state, max_attempts, run_at, created_at, updated_at, priority)
-      select ${kind}, '{}'::jsonb, 'queued', 1, now() - interval '1 minute', now(), now(), ${JOB_PRIORITY.background}
-      from generate_series(1, ${n})`.execute(storage.db);
-  }
-
-  const doneCount = async () =>
-    Number(
-      (
-        await storage.db
-          .selectFrom('jobs')
-          .select(sql<number>`count(*)`.as('n'))
-          .where('state', '=', 'done')
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const enqueue = (kind: string, priority?: number) => h.enqueue(kind, priority);
+  const backlog = (kind: string, n: number) => h.backlog(kind, n);
+  const doneCount = () => h.doneCount();
 
   it('a finished job refills its slot at once: 40 jobs on 2 slots finish with no poll', async () => {
     const runner = await setup({ concurrency: 2, urgentSlots: 0 });
@@ -161,7 +117,7 @@ describe.each(engines)('job runner slots on %s', (engine) => {
     const runner = await setup({ concurrency: 1 });
     const ran: string[] = [];
     runner.register('bulk', { run: async () => void ran.push('bulk') });
-    const id = await enqueueJob(storage.db, new Date(), {
+    const id = await enqueueJob(h.storage.db, new Date(), {
       kind: 'bulk',
       payload: {},
       priority: JOB_PRIORITY.background,

@@ -5,47 +5,39 @@
  */
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Actor, createSlipway, demoProvisioner, type Slipway } from '../src/index.js';
-import {
-  createTestStorage,
-  type ManualClock,
-  manualClock,
-  type TestStorage,
-  testEngines,
-} from '../src/testing/index.js';
+import type { RetentionSettings, Slipway } from '../src/index.js';
+import { type TestStorage, testEngines } from '../src/testing/index.js';
+import { alice, DAY, type RetentionSetup, retentionSlipway, vmInput } from './support/retention-slipway.js';
 
 const engines = await testEngines();
-const admin: Actor = { id: 'admin', role: 'admin' };
-const alice: Actor = { id: 'alice', role: 'user' };
-const DAY = 24 * 3_600_000;
-const input = (name: string) => ({ name, provisioner: 'demo', spec: { vcpu: 1, memoryMb: 512, diskGb: 10 } });
 
 describe.each(engines)('retention on %s', (engine) => {
+  let setup: RetentionSetup;
   let storage: TestStorage;
   let slipway: Slipway;
-  let clock: ManualClock;
   afterEach(async () => {
-    await slipway.close();
-    await storage.close();
+    await setup?.close();
   });
+  /** A Slipway with these retention periods and alice with 1000 credits. */
+  const start = async (retention: Partial<RetentionSettings>) => {
+    setup = await retentionSlipway(engine, retention);
+    ({ storage, slipway } = setup);
+    return setup.clock;
+  };
 
   const count = async (table: 'ledger_entries' | 'reservations') =>
     Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(storage.db)).rows[0]?.n);
 
   it('old history goes, recent history and live resources stay, the ledger is untouched', async () => {
-    storage = await createTestStorage(engine);
-    clock = manualClock(new Date());
-    slipway = await createSlipway({
-      database: storage,
-      provisioners: [demoProvisioner({ persistent: true })],
-      clock,
-      rateLimits: {},
-      retention: { eventsMs: 90 * DAY, finishedResourcesMs: 30 * DAY, releasedMachinesMs: 7 * DAY, batchSize: 2 },
+    const clock = await start({
+      eventsMs: 90 * DAY,
+      finishedResourcesMs: 30 * DAY,
+      releasedMachinesMs: 7 * DAY,
+      batchSize: 2,
     });
-    await slipway.accounts.grant(admin, { accountId: 'alice', amount: 1000 });
-    const old = await slipway.resources.create(alice, input('old'));
-    const recent = await slipway.resources.create(alice, input('recent'));
-    const live = await slipway.resources.create(alice, input('live'));
+    const old = await slipway.resources.create(alice, vmInput('old'));
+    const recent = await slipway.resources.create(alice, vmInput('recent'));
+    const live = await slipway.resources.create(alice, vmInput('live'));
     await slipway.resources.release(alice, old.id);
     clock.advance(31 * DAY);
     await slipway.resources.release(alice, recent.id);
@@ -85,19 +77,10 @@ describe.each(engines)('retention on %s', (engine) => {
   });
 
   it('keeps a FAILED resource whose machine is still at the provider, and one a pending hold names', async () => {
-    storage = await createTestStorage(engine);
-    clock = manualClock(new Date());
-    slipway = await createSlipway({
-      database: storage,
-      provisioners: [demoProvisioner({ persistent: true })],
-      clock,
-      rateLimits: {},
-      retention: { eventsMs: null, finishedResourcesMs: 30 * DAY, releasedMachinesMs: null },
-    });
-    await slipway.accounts.grant(admin, { accountId: 'alice', amount: 1000 });
-    const failedWithMachine = await slipway.resources.create(alice, input('broken'));
-    const held = await slipway.resources.create(alice, input('held'));
-    const plain = await slipway.resources.create(alice, input('plain'));
+    const clock = await start({ eventsMs: null, finishedResourcesMs: 30 * DAY, releasedMachinesMs: null });
+    const failedWithMachine = await slipway.resources.create(alice, vmInput('broken'));
+    const held = await slipway.resources.create(alice, vmInput('held'));
+    const plain = await slipway.resources.create(alice, vmInput('plain'));
     // A machine that failed at the provider after it ran: FAILED, its machine still there.
     await storage.db
       .updateTable('resources')
@@ -123,17 +106,8 @@ describe.each(engines)('retention on %s', (engine) => {
   });
 
   it('a null period keeps that history for ever', async () => {
-    storage = await createTestStorage(engine);
-    clock = manualClock(new Date());
-    slipway = await createSlipway({
-      database: storage,
-      provisioners: [demoProvisioner({ persistent: true })],
-      clock,
-      rateLimits: {},
-      retention: { eventsMs: null, finishedResourcesMs: null, releasedMachinesMs: null },
-    });
-    await slipway.accounts.grant(admin, { accountId: 'alice', amount: 1000 });
-    const r = await slipway.resources.create(alice, input('kept'));
+    const clock = await start({ eventsMs: null, finishedResourcesMs: null, releasedMachinesMs: null });
+    const r = await slipway.resources.create(alice, vmInput('kept'));
     await slipway.resources.release(alice, r.id);
     clock.advance(3650 * DAY);
     await sql`update events set created_at = created_at - interval '3650 days'`.execute(storage.db);

@@ -1,13 +1,13 @@
 /**
  * Sweeps whose cost grows with what is due, not with the table: every statement a sweep pass
  * and a job claim run, EXPLAINed over tables seeded with thousands of rows that are not due,
- * uses the index made for its predicate and never scans `resources` whole. And one replica
- * sweeps at a time. Plan shapes only, no timings.
+ * uses the index made for its predicate and never scans `resources` whole. Plan shapes only,
+ * no timings. (One replica sweeping at a time: sweep-lease.test.ts.)
  */
 import { CompiledQuery, type KyselyPlugin, type RootOperationNode, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSlipway, demoProvisioner, type Slipway, type SlipwayStorage } from '../src/index.js';
-import { createTestStorage, manualClock, type TestStorage, testEngines } from '../src/testing/index.js';
+import { createTestStorage, type TestStorage, testEngines } from '../src/testing/index.js';
 
 const engines = await testEngines();
 const N = 20_000;
@@ -94,27 +94,5 @@ describe.each(engines)('sweep plans on %s', (engine) => {
       expect(all, `a plan using ${index}`).toContain(index);
     }
     expect(all).not.toMatch(/Seq Scan on resources/);
-  });
-
-  it('one replica sweeps at a time; another takes over once it stops or its lease runs out', async () => {
-    storage = await createTestStorage(engine);
-    const clock = manualClock(new Date());
-    const replica = async () => {
-      const app = await createSlipway({ database: storage, clock, sweepIntervalMs: 5_000 });
-      apps.push(app);
-      return app;
-    };
-    const [a, b, c] = [await replica(), await replica(), await replica()];
-    expect(await a.sweepAsLeader()).toBeDefined();
-    expect(await b.sweepAsLeader()).toBeUndefined();
-    expect(await c.sweepAsLeader()).toBeUndefined();
-    expect(await a.sweepAsLeader()).toBeDefined(); // the holder renews
-    // A holder that stops sweeping (it died): after its lease (15 s here) another one takes over.
-    clock.advance(16_000);
-    expect(await b.sweepAsLeader()).toBeDefined();
-    expect(await a.sweepAsLeader()).toBeUndefined();
-    // A clean shutdown gives the lease up at once.
-    await b.close();
-    expect(await c.sweepAsLeader()).toBeDefined();
   });
 });

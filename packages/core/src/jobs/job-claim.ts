@@ -6,7 +6,7 @@
  *
  * Taking a queued job begins an attempt (`attempts + 1`). Taking over a running one continues
  * the attempt its dead runner began: a crash is no failure of the job, so it uses up no attempt
- * (only a recorded error does, job-runner.ts `#fail`); the takeover goes into `history`. Up to
+ * (only a recorded error does, job-outcome-recorder.ts `fail`); the takeover goes into `history`. Up to
  * `MAX_TAKEOVERS_PER_ATTEMPT`: a job that keeps killing its runners then uses attempts up too.
  *
  * One statement, two index scans: leases that ran out (`jobs_leases`) first, then queued jobs

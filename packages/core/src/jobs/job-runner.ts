@@ -7,16 +7,17 @@
  *
  * Only a failure recorded here (the handler threw) uses up an attempt. A crash, a lease
  * takeover or a shutdown never does: a takeover continues the attempt (job-claim.ts), a
- * shutdown hands the job back. Each outcome and takeover is written to `jobs.history`.
+ * shutdown hands the job back. Each outcome and takeover is written to `jobs.history`
+ * (outcomes by job-outcome-recorder.ts).
  *
  * A job pinned to a host (`jobs.host`) is taken only by the runner serving that host
  * (`hosts()`) while the host's row is up and held by it (`hosts.replica_id` = `workerId`);
  * every runner takes unpinned ones.
  *
  * The loop refills a slot the moment a job in it finishes: it claims for every free slot in
- * one go (job-slots.ts: user work first, background work kept off the last `urgentSlots`,
- * capped kinds up to their room) and sleeps only when nothing it may take is due; a finished
- * job, a NOTIFY or `pollMs` wakes it.
+ * one go (job-slots.ts: a floor of `backgroundSlots` background jobs, then user work,
+ * background work kept off the last `urgentSlots`, capped kinds up to their room) and
+ * sleeps only when nothing it may take is due; a finished job, a NOTIFY or `pollMs` wakes it.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -24,10 +25,11 @@ import { hostname } from 'node:os';
 import type { Kysely, Selectable } from 'kysely';
 import type { Clock, Logger } from '../provisioner/provisioner.js';
 import type { JobsTable, SlipwayDatabase } from '../storage/schema.js';
-import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.js';
 import { type ClaimOptions, claimJobs, type KindPattern } from './job-claim.js';
-import { appendHistory, historyEntry, type JobOutcome, logTakeover, takenOverBy } from './job-history.js';
-import { narrowClaim, planClaims, type RunningJob } from './job-slots.js';
+import { logTakeover, takenOverBy } from './job-history.js';
+import { JobOutcomeRecorder } from './job-outcome-recorder.js';
+import { fillSlots, planClaims, type RunningJob } from './job-slots.js';
 
 export type Job = Selectable<JobsTable>;
 
@@ -50,10 +52,16 @@ export interface JobRunnerOptions {
   concurrency?: number;
   /**
    * Slots background jobs (priority ≥ `JOB_PRIORITY.background`: expiry releases, reaping,
-   * cleanups, provisioner hooks) never take, kept for user-facing work. Default 1 (0 when
-   * `concurrency` is 1).
+   * cleanups, provisioner hooks) never take, kept for user-facing work. Default 1; at most
+   * `concurrency - 1`, so 0 when `concurrency` is 1 (job-slots.ts).
    */
   urgentSlots?: number;
+  /**
+   * The floor for background jobs: while fewer of them run and some are due, they are claimed
+   * before user work, so constant user load cannot starve them. Default 1; at most
+   * `concurrency - urgentSlots` and `concurrency - 1`, so 0 when `concurrency` is 1.
+   */
+  backgroundSlots?: number;
   /**
    * The most jobs of a kind this runner runs at once, by kind (a pattern ending in `*` counts
    * every kind with that prefix; patterns should not overlap). Default: no cap but `concurrency`.
@@ -76,6 +84,7 @@ export class JobRunner {
   readonly #handlers = new Map<string, JobHandler>();
   readonly #prefixHandlers = new Map<string, JobHandler>();
   readonly #running = new Map<number, RunningJob & { controller: AbortController; done: Promise<void> }>();
+  readonly #outcomes: JobOutcomeRecorder;
   #loop: Promise<void> | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
@@ -87,6 +96,7 @@ export class JobRunner {
       leaseMs: 30_000,
       concurrency: 8,
       urgentSlots: 1,
+      backgroundSlots: 1,
       kindConcurrency: {},
       pollMs: 1_000,
       random: Math.random,
@@ -94,6 +104,8 @@ export class JobRunner {
       ...options,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     };
+    const handlerFor = (kind: string) => this.#handlerFor(kind);
+    this.#outcomes = new JobOutcomeRecorder({ ...this.#o, workerId: this.workerId, handlerFor });
   }
 
   /** Handle jobs of `kind`; a kind ending in `*` handles every kind with that prefix. */
@@ -142,7 +154,7 @@ export class JobRunner {
    */
   async adopt(job: Job): Promise<unknown> {
     if (this.#stopping) {
-      await this.#giveBack(job);
+      await this.#outcomes.giveBack(job);
       return undefined;
     }
     if (job.locked_by !== this.workerId) return undefined; // not claimed for this runner
@@ -152,7 +164,7 @@ export class JobRunner {
     if (left < (this.#o.leaseMs * 2) / 3 && !(await this.#extendLease(job))) return undefined;
     // `stop()` may have begun during that await: it waits only for running jobs, not this one.
     if (this.#stopping) {
-      await this.#giveBack(job);
+      await this.#outcomes.giveBack(job);
       return undefined;
     }
     return this.#execute(job);
@@ -211,14 +223,9 @@ export class JobRunner {
 
   /** Claim for every free slot, in job-slots.ts order. */
   async #fill(): Promise<Job[]> {
-    const { concurrency, urgentSlots, kindConcurrency } = this.#o;
-    const plan = planClaims([...this.#running.values()], { concurrency, urgentSlots, kindConcurrency });
-    const taken: Job[] = [];
-    for (const planned of plan.claims) {
-      const claim = narrowClaim(plan, planned, taken);
-      if (claim) taken.push(...(await this.#claim(claim)));
-    }
-    return taken;
+    const { concurrency, urgentSlots, backgroundSlots, kindConcurrency } = this.#o;
+    const settings = { concurrency, urgentSlots, backgroundSlots, kindConcurrency };
+    return fillSlots(planClaims([...this.#running.values()], settings), (claim) => this.#claim(claim));
   }
 
   async #claim(claim: Pick<ClaimOptions, 'limit' | 'onlyId' | 'priority' | 'kinds'>): Promise<Job[]> {
@@ -251,11 +258,11 @@ export class JobRunner {
       // Only takeovers past their budget get here (job-history.ts MAX_TAKEOVERS_PER_ATTEMPT).
       if (job.attempts > job.max_attempts) throw new Error('attempts exhausted: its runners kept losing the lease');
       const result = await handler.run(job, controller.signal);
-      await this.#finish(job, { state: 'done' });
+      await this.#outcomes.done(job);
       return result;
     } catch (error) {
       // Aborted by this runner (stopping, or its lease was lost): not the job's failure.
-      const settle = controller.signal.aborted ? this.#giveBack(job) : this.#fail(job, error);
+      const settle = controller.signal.aborted ? this.#outcomes.giveBack(job) : this.#outcomes.fail(job, error);
       await settle.catch((e: unknown) =>
         this.#o.logger.error('could not record job failure', { jobId: job.id, error: String(e) }),
       );
@@ -288,90 +295,5 @@ export class JobRunner {
       .where('state', '=', 'running')
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;
-  }
-
-  /**
-   * Hand a job this runner had to abandon back to the queue, due now and without using up an
-   * attempt. A no-op when the lease was lost: the job belongs to another runner already.
-   */
-  async #giveBack(job: Job): Promise<void> {
-    const now = this.#o.clock.now();
-    await this.#o.db
-      .updateTable('jobs')
-      .set((eb) => ({
-        state: 'queued',
-        attempts: eb('attempts', '-', 1),
-        locked_by: null,
-        locked_until: null,
-        run_at: now,
-        updated_at: now,
-        history: this.#entry(job, 'handed_back', now),
-      }))
-      .where('id', '=', job.id)
-      .where('locked_by', '=', this.workerId)
-      .where('state', '=', 'running')
-      .execute();
-  }
-
-  #entry(job: Job, outcome: JobOutcome, now: Date, error?: string) {
-    const at = now.toISOString();
-    // A provider's error can be long; the history keeps its start (`last_error` keeps all of the last one).
-    const kept = error === undefined ? {} : { error: error.slice(0, 500) };
-    const entry = { outcome, at, attempt: job.attempts, by: this.workerId, ...kept };
-    return appendHistory(historyEntry(entry));
-  }
-
-  /** Record the outcome; false when this runner no longer owns the job (its lease was taken over). */
-  async #finish(
-    job: Job,
-    set: { state: 'done' | 'dead' | 'queued'; last_error?: string; run_at?: Date },
-  ): Promise<boolean> {
-    const now = this.#o.clock.now();
-    const outcome: JobOutcome = set.state === 'queued' ? 'retry' : set.state;
-    const res = await this.#o.db
-      .updateTable('jobs')
-      .set({
-        state: set.state,
-        locked_by: null,
-        locked_until: null,
-        updated_at: now,
-        history: this.#entry(job, outcome, now, set.last_error),
-        ...(set.last_error !== undefined ? { last_error: set.last_error } : {}),
-        ...(set.run_at ? { run_at: set.run_at } : {}),
-        ...(set.state === 'queued' ? {} : { finished_at: now }),
-      })
-      .where('id', '=', job.id)
-      .where('locked_by', '=', this.workerId)
-      .where('state', '=', 'running')
-      .executeTakeFirst();
-    return res.numUpdatedRows > 0n;
-  }
-
-  /** The handler threw: this, and only this, uses up an attempt (a crash or takeover never gets here). */
-  async #fail(job: Job, error: unknown): Promise<void> {
-    const message = error instanceof Error ? error.message : String(error);
-    if (job.attempts < job.max_attempts) {
-      const delay = backoffDelay(job.attempts, this.#o.backoff, this.#o.random);
-      const owned = await this.#finish(job, {
-        state: 'queued',
-        last_error: message,
-        run_at: new Date(this.#o.clock.now().getTime() + delay),
-      });
-      if (!owned) return; // another runner took the job over; its outcome is theirs to record
-      this.#o.logger.warn('job failed, will retry', {
-        jobId: job.id,
-        kind: job.kind,
-        attempt: job.attempts,
-        delay,
-        error: message,
-      });
-      await this.#handlerFor(job.kind)
-        ?.onRetry?.(job, error)
-        .catch((e: unknown) => this.#o.logger.warn('onRetry hook failed', { jobId: job.id, error: String(e) }));
-      return;
-    }
-    if (!(await this.#finish(job, { state: 'dead', last_error: message }))) return;
-    this.#o.logger.error('job gave up', { jobId: job.id, kind: job.kind, attempts: job.attempts, error: message });
-    await this.#handlerFor(job.kind)?.onDead?.(job, error);
   }
 }

@@ -11,6 +11,11 @@
  * up too. Its cleanup job, pinned to the host, removes anything half-built once the host
  * returns; an allocation that completes late finds the resource FAILED and enqueues the same
  * cleanup (allocate-job.ts `commitAllocation`).
+ *
+ * A hold whose resource row is gone (deleted, or never written) has no allocation left to
+ * settle it: it is released (`expired`) with a `resource.hold_expired` event, in one
+ * transaction. The release is conditional on the hold being pending, so two sweepers at once
+ * release it once.
  */
 
 import type { ErrorCode } from '../../errors.js';
@@ -33,9 +38,11 @@ export async function sweepHolds(d: WorkerDeps): Promise<number> {
   for (;;) {
     const page = await staleHolds(d, now, after);
     for (const hold of page) {
-      if (!hold.resource_id) continue;
       try {
-        if (await reconcileHold(d, hold.id, hold.resource_id, now)) n += 1;
+        const settled = hold.resource_id
+          ? await reconcileHold(d, hold, hold.resource_id, now)
+          : await releaseOrphanHold(d, hold);
+        if (settled) n += 1;
       } catch (error) {
         d.logger.warn('hold reconciliation failed; will retry', { reservationId: hold.id, error: errorMessage(error) });
       }
@@ -50,7 +57,7 @@ export async function sweepHolds(d: WorkerDeps): Promise<number> {
 function staleHolds(d: WorkerDeps, now: Date, after: { expiresAt: Date; id: string } | undefined) {
   let q = d.db
     .selectFrom('reservations')
-    .select(['id', 'resource_id', 'expires_at'])
+    .select(['id', 'resource_id', 'expires_at', 'account_id', 'amount'])
     .where('state', '=', 'pending')
     // A resize hold is no allocation's: its resize settles it (operations/resize-credits.ts).
     .where('purpose', '=', 'allocation')
@@ -59,11 +66,16 @@ function staleHolds(d: WorkerDeps, now: Date, after: { expiresAt: Date; id: stri
   return q.orderBy('expires_at').orderBy('id').limit(HOLD_PAGE).execute();
 }
 
-async function reconcileHold(d: WorkerDeps, reservationId: string, resourceId: string, now: Date): Promise<boolean> {
+type StaleHold = Awaited<ReturnType<typeof staleHolds>>[number];
+
+async function reconcileHold(d: WorkerDeps, hold: StaleHold, resourceId: string, now: Date): Promise<boolean> {
+  const reservationId = hold.id;
   // The job first, then the row: a job that finished in between has settled the row we read.
   const claimable = await allocationClaimable(d, resourceId);
   const row = await resourceById(d.db, resourceId);
-  if (!row) return false;
+  // The hold and its resource are written by one statement (admission-statement.ts): a hold
+  // we can see whose row we cannot was deleted (or never written), and nothing else frees it.
+  if (!row) return releaseOrphanHold(d, hold);
   const deadline = holdDeadline(d.policy, row.created_at);
   if (now >= deadline) {
     const error = `allocation did not complete before its deadline (${deadline.toISOString()})`;
@@ -134,6 +146,27 @@ async function giveUp(
     });
     return true;
   });
+}
+
+/**
+ * Release a hold no resource row names any more, and say so, in one transaction; false when
+ * it was settled meanwhile (another sweeper released it first).
+ */
+async function releaseOrphanHold(d: WorkerDeps, hold: StaleHold): Promise<boolean> {
+  const released = await d.db.transaction().execute(async (trx) => {
+    if (!(await d.ledger.release(trx, hold.id, 'expired'))) return false;
+    await d.events.append(trx, {
+      type: 'vm',
+      action: 'resource.hold_expired',
+      severity: 'warning',
+      ownerId: hold.account_id,
+      resourceId: hold.resource_id,
+      data: { reservationId: hold.id, reason: 'resource_missing', amount: hold.amount },
+    });
+    return true;
+  });
+  if (released) d.logger.warn('released a hold whose resource is gone', { reservationId: hold.id });
+  return released;
 }
 
 /**
