@@ -17,9 +17,9 @@ export function renderExpiry(e: ExpiryResult | null): string[] {
     '',
     `The app's own loop (\`start()\`): the sweep lease holder marks them RELEASING in batches every ` +
       `${e.sweepIntervalMs / 1000} s, the runner (${e.jobs.concurrency} slots, ${e.jobs.urgentSlots} kept for user work) ` +
-      'releases them at background priority. Lag = expiresAt → EXPIRED per resource (includes waiting for the next ' +
+      'releases them at background priority in `resource.expire` jobs of up to 50. Lag = expiresAt → EXPIRED per resource (includes waiting for the next ' +
       'sweep tick). pgbench = the runner’s claim and finish statements from C, one job per transaction, no handler: ' +
-      'the rate jobs can go through the jobs table on this machine.',
+      'the rate jobs can go through the jobs table on this machine (a batch job carries up to 50 expiries).',
     '',
     `Ledger invariants after the expiry run: ${ok ? 'OK' : 'VIOLATED'} — ${int(i.wallets)} wallets, ` +
       `${i.balanceMismatches} balance ≠ Σ entries, ${i.heldMismatches} held ≠ Σ pending.`,
