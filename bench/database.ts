@@ -6,6 +6,7 @@
 import { openDatabase, type SlipwayStorage } from '@slipway/core';
 // The vitest-free entry of the test helpers: the bench runs outside vitest.
 import { createScratchDatabase, type ScratchDatabase } from '@slipway/core/testing/databases';
+import type { LogConfig } from 'kysely';
 import pg from 'pg';
 
 export const adminUrl = (): string => process.env.SLIPWAY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -20,7 +21,8 @@ export interface BenchDatabase {
   /** URL of the benchmark database (for pgbench and the pools). */
   readonly url: string;
   /** A Kysely/pg storage on the database with `poolSize` connections (already migrated). */
-  open(poolSize: number): Promise<SlipwayStorage>;
+  /** `log`: Kysely's query log (statement-timer.ts). */
+  open(poolSize: number, log?: LogConfig): Promise<SlipwayStorage>;
   /** Run SQL outside any transaction (VACUUM, checks). */
   query<R extends pg.QueryResultRow>(text: string): Promise<R[]>;
   /** Reclaim the dead row versions of the previous run; autovacuum may be off. */
@@ -64,7 +66,7 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
   return {
     name,
     url,
-    open: (poolSize) => openDatabase({ url, poolSize }, { migrate: false }),
+    open: (poolSize, log) => openDatabase({ url, poolSize, ...(log ? { log } : {}) }, { migrate: false }),
     query,
     async vacuum() {
       await query('vacuum (analyze) wallets, reservations, ledger_entries, resources, jobs, events, rate_limits');

@@ -224,13 +224,13 @@ interface CreateSegment {
 /** createResource through the core for half of BENCH_SECONDS, with its statements and block counts. */
 async function createSegment(db: BenchDatabase, label: string, opts: ScaleOptions): Promise<CreateSegment> {
   const timer = statementTimer();
-  const storage = await db.open(10);
+  const storage = await db.open(10, timer.log);
   let run: Awaited<ReturnType<typeof benchCreateResource>>[number] | undefined;
   const before = await blockCounts(db);
   try {
     [run] = await benchCreateResource({
       engine: 'postgres',
-      storage: { ...storage, db: storage.db.withPlugin(timer.plugin) },
+      storage,
       concurrencies: [1],
       paths: ['core'],
       warmupMs: opts.warmupSeconds * 1000,

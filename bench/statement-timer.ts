@@ -1,23 +1,17 @@
 /**
- * A Kysely plugin that times every statement from the moment it is handed to the driver to its
- * result, by kind and table (`insert events`, `update resources`, `raw select pg_advisory…`):
- * where a createResource spends its database time, to compare at 10k and 1M rows.
+ * Times every statement the driver runs, from Kysely's query log (built or raw, named or not),
+ * by statement: a named one by its name (`stmt events.append`), any other by kind and table
+ * (`insert events`, `update resources`). Where a createResource spends its database time, to
+ * compare at 10k and 1M rows.
  */
-import { performance } from 'node:perf_hooks';
-import type {
-  KyselyPlugin,
-  PluginTransformQueryArgs,
-  PluginTransformResultArgs,
-  QueryResult,
-  RootOperationNode,
-  UnknownRow,
-} from 'kysely';
+import type { LogConfig, LogEvent } from 'kysely';
 
 /** Mean ms per operation and statements per operation, by statement key. */
 export type StatementTimes = { key: string; msPerOp: number; perOp: number }[];
 
 export interface StatementTimer {
-  plugin: KyselyPlugin;
+  /** For `BenchDatabase.open`: Kysely's `log` option. */
+  log: LogConfig;
   /** Forget what was timed so far (the warm-up). */
   reset(): void;
   /** The statements by total time, per operation of `ops`. */
@@ -25,26 +19,16 @@ export interface StatementTimer {
 }
 
 export function statementTimer(): StatementTimer {
-  const started = new WeakMap<object, { key: string; at: number }>();
   let totals = new Map<string, { ms: number; n: number }>();
-  const plugin: KyselyPlugin = {
-    transformQuery({ node, queryId }: PluginTransformQueryArgs): RootOperationNode {
-      started.set(queryId, { key: statementKey(node), at: performance.now() });
-      return node;
-    },
-    async transformResult({ result, queryId }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-      const start = started.get(queryId);
-      if (start) {
-        const total = totals.get(start.key) ?? { ms: 0, n: 0 };
-        total.ms += performance.now() - start.at;
-        total.n += 1;
-        totals.set(start.key, total);
-      }
-      return result;
-    },
+  const log = (event: LogEvent) => {
+    const key = statementKey(event.query.sql);
+    const total = totals.get(key) ?? { ms: 0, n: 0 };
+    total.ms += event.queryDurationMillis;
+    total.n += 1;
+    totals.set(key, total);
   };
   return {
-    plugin,
+    log,
     reset: () => {
       totals = new Map();
     },
@@ -55,23 +39,23 @@ export function statementTimer(): StatementTimer {
   };
 }
 
-function statementKey(node: RootOperationNode): string {
-  const table = (n: unknown): string => {
-    const name = (n as { table?: { identifier?: { name?: string } } } | undefined)?.table?.identifier?.name;
-    return name ?? '?';
-  };
-  switch (node.kind) {
-    case 'SelectQueryNode':
-      return `select ${table(node.from?.froms[0])}`;
-    case 'InsertQueryNode':
-      return `insert ${table(node.into)}`;
-    case 'UpdateQueryNode':
-      return `update ${table(node.table)}`;
-    case 'DeleteQueryNode':
-      return `delete ${table(node.from.froms[0])}`;
-    case 'RawNode':
-      return `sql ${node.sqlFragments.join('$').replace(/\s+/g, ' ').trim().slice(0, 48)}`;
-    default:
-      return node.kind;
+const NAMED = /^\/\*stmt:([\w.]+)\*\//;
+/** Kysely's built statements: the verb, then where the table is named. */
+const BUILT: [string, RegExp][] = [
+  ['insert', /^insert into "?(\w+)"?/i],
+  ['update', /^update "?(\w+)"?/i],
+  ['delete', /^delete from "?(\w+)"?/i],
+  ['select', /^select\s.*?\sfrom "?(\w+)"?/is],
+];
+
+/** `stmt <name>` for a named statement (storage/prepared.ts), else `<verb> <table>`, else its start. */
+export function statementKey(text: string): string {
+  const sql = text.trim();
+  const named = NAMED.exec(sql);
+  if (named) return `stmt ${named[1]}`;
+  for (const [verb, pattern] of BUILT) {
+    const table = pattern.exec(sql)?.[1];
+    if (table) return `${verb} ${table}`;
   }
+  return `sql ${sql.replace(/\s+/g, ' ').slice(0, 48)}`;
 }

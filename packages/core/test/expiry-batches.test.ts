@@ -27,6 +27,9 @@ const input = (i: number) => ({
   ttlSeconds: 60,
 });
 
+/** Called on every release (a test counts them). */
+let release: () => Promise<void> = async () => {};
+
 /** The demo provisioner whose release fails for the resources in `failing` while it holds them. */
 function failingFor(demo: DemoProvisioner, failing: Set<string>): Provisioner {
   return {
@@ -34,6 +37,7 @@ function failingFor(demo: DemoProvisioner, failing: Set<string>): Provisioner {
     isDemo: true,
     allocate: (req, ctx) => demo.allocate(req, ctx),
     release: async (a, ctx) => {
+      await release();
       if (failing.has(a.resourceId))
         throw new SlipwayError('PROVISIONER_FAILED', 'HTTP 503', { details: { retryable: true } });
       return demo.release(a, ctx);
@@ -51,6 +55,7 @@ describe.each(engines)('expiry in batches on %s', (engine) => {
 
   afterEach(async () => {
     failing.clear();
+    release = async () => {};
     await slipway?.close();
     await storage?.close();
   });
@@ -129,5 +134,29 @@ describe.each(engines)('expiry in batches on %s', (engine) => {
       (e) => e.action === 'resource.expired',
     );
     expect(ends).toHaveLength(1);
+  });
+
+  it('a user release of a resource in an active expire batch adds no second release', async () => {
+    const [id = ''] = await running(1);
+    let calls = 0;
+    release = async () => {
+      calls += 1;
+    };
+    clock.advance(61_000);
+    await slipway.sweep(); // RELEASING, named by a resource.expire job
+    const answer = await slipway.resources.release(alice, id, { wait: false });
+    expect(answer.status).toBe('RELEASING');
+    const active = await storage.db
+      .selectFrom('jobs')
+      .select('kind')
+      .where('state', 'in', ['queued', 'running'])
+      .execute();
+    expect(active.map((j) => j.kind)).toEqual(['resource.expire']);
+    await slipway.runJobs();
+    expect(calls).toBe(1);
+    const ends = (await slipway.events.list(storage.db, admin, { resourceId: id })).filter(
+      (e) => e.action === 'resource.expired' || e.action === 'resource.released',
+    );
+    expect(ends.map((e) => e.action)).toEqual(['resource.expired']);
   });
 });

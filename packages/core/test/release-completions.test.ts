@@ -88,6 +88,27 @@ describe.each(engines)('release completions (group commit) on %s', (engine) => {
     expect(again).toHaveLength(events.length);
   });
 
+  it('two waiters for one resource (an expiry batch and a user release finishing together) end it once', async () => {
+    const [a, b] = await releasing(2);
+    if (!a || !b) throw new Error('seed');
+    const log = new CountingLog();
+    const completions = releaseCompletions({ db: storage.db, clock, events: log, ledger: slipway.ledger });
+    await Promise.all([
+      completions.end({ row: a, expired: false, actorId: null }),
+      completions.end({ row: b, expired: true, actorId: null }),
+      completions.end({ row: b, expired: false, actorId: 'alice' }),
+    ]);
+    const events = await slipway.events.list(storage.db, admin, { first: 100, resourceId: b.id });
+    const ends = events.filter((e) => e.action === 'resource.expired' || e.action === 'resource.released');
+    expect(ends.map((e) => e.action)).toEqual(['resource.expired']);
+    const row = await storage.db
+      .selectFrom('resources')
+      .select('status')
+      .where('id', '=', b.id)
+      .executeTakeFirstOrThrow();
+    expect(row.status).toBe('EXPIRED');
+  });
+
   it('one bad release fails alone: its batch neighbours end on their own', async () => {
     const rows = await releasing(3);
     const log = new CountingLog();

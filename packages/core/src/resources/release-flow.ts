@@ -37,10 +37,10 @@ export async function releaseResource(d: ReleaseDeps, actor: Actor, id: string, 
   const claimed = await d.db.transaction().execute(async (trx) => {
     const row = await visibleResource(trx, actor, id, true);
     const now = d.clock.now();
-    const enqueueRelease = () => d.jobs.release(trx, now, id, { reason: 'user', actorId: actor.id });
+    const cause = { reason: 'user', actorId: actor.id } as const;
     if (ENDED.includes(row.status)) return { row, jobId: undefined };
-    // Already releasing: make sure a release job is alive (no-op when one is), then answer as it is.
-    if (row.status === 'RELEASING') return { row, jobId: await enqueueRelease() };
+    // Already releasing: make sure a release is alive (no-op when one is), then answer as it is.
+    if (row.status === 'RELEASING') return { row, jobId: await d.jobs.ensureRelease(trx, now, id, cause) };
     if (!RELEASABLE.includes(row.status)) {
       throw new SlipwayError('INVALID_STATE', `resource ${id} is ${row.status} and cannot be released yet`, {
         details: { status: row.status },
@@ -61,7 +61,7 @@ export async function releaseResource(d: ReleaseDeps, actor: Actor, id: string, 
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    const jobId = nothingToRelease ? undefined : await enqueueRelease();
+    const jobId = nothingToRelease ? undefined : await d.jobs.release(trx, now, id, cause);
     await d.events.append(trx, {
       type: 'vm',
       action: next.status === 'RELEASED' ? 'resource.released' : 'resource.releasing',

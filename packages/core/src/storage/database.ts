@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import { Kysely, type LogConfig, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { lockDataDir } from './data-dir-lock.js';
 import { migrateToLatest } from './migrations.js';
@@ -22,16 +22,24 @@ export type DatabaseConfig =
    * prepared ones (prepared.ts); false behind a pooler that cannot keep them (PgBouncer in
    * transaction mode before 1.21, or without `max_prepared_statements`).
    */
-  | { url: string; poolSize?: number; namedStatements?: boolean }
-  /**
-   * PGlite persisted in a directory (locked against a second process). A directory without a
-   * database starts from `template`: a `dumpDataDir('gzip')` of a migrated PGlite with its
-   * fingerprint beside it (see pglite-template.ts); default the one shipped in the package,
-   * `false` runs initdb. A missing or outdated template falls back to initdb with a warning.
-   */
-  | { dataDir: string; template?: string | false }
-  /** PGlite in memory; gone when closed. `loadDataDir` starts from a dump (fast for tests). */
-  | { memory: true; loadDataDir?: Blob | File };
+  (
+    | { url: string; poolSize?: number; namedStatements?: boolean }
+    /**
+     * PGlite persisted in a directory (locked against a second process). A directory without a
+     * database starts from `template`: a `dumpDataDir('gzip')` of a migrated PGlite with its
+     * fingerprint beside it (see pglite-template.ts); default the one shipped in the package,
+     * `false` runs initdb. A missing or outdated template falls back to initdb with a warning.
+     */
+    | { dataDir: string; template?: string | false }
+    /** PGlite in memory; gone when closed. `loadDataDir` starts from a dump (fast for tests). */
+    | { memory: true; loadDataDir?: Blob | File }
+  ) & {
+    /**
+     * Kysely's query log: every statement the driver runs (built or raw, named or not), with its
+     * duration, e.g. for slow-query logging; the benchmarks time statements with it.
+     */
+    log?: LogConfig;
+  };
 
 export type DatabaseEngine = 'postgres' | 'pglite';
 
@@ -73,6 +81,7 @@ async function openPostgres(config: {
   url: string;
   poolSize?: number;
   namedStatements?: boolean;
+  log?: LogConfig;
 }): Promise<SlipwayStorage> {
   // Loaded only here: the embedded default never needs `pg`, and every start would pay for it.
   const { default: pg } = await import('pg');
@@ -91,7 +100,7 @@ async function openPostgres(config: {
   });
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const db = new Kysely<SlipwayDatabase>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<SlipwayDatabase>({ dialect: new PostgresDialect({ pool }), ...logOption(config) });
   const listeners = new Set<() => Promise<void>>();
   return {
     db,
@@ -116,7 +125,9 @@ async function openPostgres(config: {
 }
 
 async function openPglite(
-  config: { dataDir: string; template?: string | false } | { memory: true; loadDataDir?: Blob | File },
+  config: ({ dataDir: string; template?: string | false } | { memory: true; loadDataDir?: Blob | File }) & {
+    log?: LogConfig;
+  },
 ): Promise<SlipwayStorage> {
   const parsers = { [INT8]: toNumber, [NUMERIC]: toNumber };
   const startParams = [...PGLITE_START_PARAMS];
@@ -136,7 +147,7 @@ async function openPglite(
     const load = config.loadDataDir ? { loadDataDir: config.loadDataDir } : {};
     pglite = await PGlite.create({ parsers, startParams, ...load });
   }
-  const db = new Kysely<SlipwayDatabase>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<SlipwayDatabase>({ dialect: new PGliteDialect({ pglite }), ...logOption(config) });
   return {
     db,
     engine: 'pglite',
@@ -204,3 +215,5 @@ function usableTemplate(file: string | undefined): string | undefined {
   }
   return undefined;
 }
+
+const logOption = (config: { log?: LogConfig }) => (config.log ? { log: config.log } : {});

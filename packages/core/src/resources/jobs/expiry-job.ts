@@ -27,6 +27,7 @@ export function expiryJob(d: WorkerDeps, completions: ReturnType<typeof releaseC
         .execute();
       const failed: string[] = [];
       await eachAtMost(rows, EXPIRE_CALLS_PER_JOB, async (row) => {
+        if (signal.aborted) return; // the rest goes back with the batch, to the lease's new owner
         try {
           await releaseOne(d, row, signal);
           await completions.end({ row, expired: true, actorId: null });

@@ -47,8 +47,9 @@ export function releaseCompletions(d: Deps): { end(done: ReleaseDone): Promise<v
           for (const w of batch) w.resolve();
         } catch (error) {
           if (batch.length === 1) batch[0]?.reject(error);
-          // One bad release must not fail its neighbours: each goes again on its own.
-          else await Promise.all(batch.map((w) => endReleases(d, [w.done]).then(w.resolve, w.reject)));
+          // One bad release must not fail its neighbours: each goes again on its own, one after
+          // another (they would queue on the event-order lock anyway, each holding a connection).
+          else for (const w of batch) await endReleases(d, [w.done]).then(w.resolve, w.reject);
         }
       }
     } finally {
@@ -70,7 +71,10 @@ export function releaseCompletions(d: Deps): { end(done: ReleaseDone): Promise<v
  * a stale runner cannot deadlock); a pending resize's hold ends with its machine; one event
  * each, in one statement. A resource no longer RELEASING was ended by someone else: skipped.
  */
-async function endReleases(d: Deps, batch: readonly ReleaseDone[]): Promise<void> {
+async function endReleases(d: Deps, waiting: readonly ReleaseDone[]): Promise<void> {
+  // Two waiters may name one resource (an expiry batch and a user's release finishing
+  // together): the first one's ends it, with one event.
+  const batch = waiting.filter((b, i) => waiting.findIndex((o) => o.row.id === b.row.id) === i);
   await d.db.transaction().execute(async (trx) => {
     const now = d.clock.now();
     const ids = batch.map((b) => b.row.id);
@@ -92,27 +96,31 @@ async function endReleases(d: Deps, batch: readonly ReleaseDone[]): Promise<void
           .orderBy('id')
           .forUpdate(),
       )
-      .returning(['id', 'resize_reservation_id'])
+      .returning(['id', 'owner_id', 'resize_reservation_id'])
       .execute();
-    const byId = new Map(ended.map((r) => [r.id, r]));
-    const events = [];
-    for (const b of batch) {
-      const row = byId.get(b.row.id);
-      if (!row) continue;
-      // An expiry claims RELEASING without the release flow: a pending resize's hold ends here then.
-      const resize = row.resize_reservation_id ? await dropResize(trx, d, row) : { released: 0 };
-      events.push({
-        type: 'vm' as const,
-        action: b.expired ? 'resource.expired' : 'resource.released',
-        actorId: b.actorId,
-        ownerId: b.row.owner_id,
-        resourceId: b.row.id,
-        data: {
-          ...(b.expired && b.row.expires_at ? { expiryLagMs: now.getTime() - b.row.expires_at.getTime() } : {}),
-          ...(resize.released > 0 ? { resizeHoldReleased: resize.released } : {}),
-        },
+    // A pending resize's hold ends with its machine (an expiry claims RELEASING without the
+    // release flow). Wallets are locked in owner order, so two batches cannot deadlock on them.
+    const resizeReleased = new Map<string, number>();
+    const withResize = ended.filter((r) => r.resize_reservation_id);
+    withResize.sort((a, b) => a.owner_id.localeCompare(b.owner_id) || a.id.localeCompare(b.id));
+    for (const row of withResize) resizeReleased.set(row.id, (await dropResize(trx, d, row)).released);
+    const endedIds = new Set(ended.map((r) => r.id));
+    const events = batch
+      .filter((b) => endedIds.has(b.row.id))
+      .map((b) => {
+        const released = resizeReleased.get(b.row.id) ?? 0;
+        return {
+          type: 'vm' as const,
+          action: b.expired ? 'resource.expired' : 'resource.released',
+          actorId: b.actorId,
+          ownerId: b.row.owner_id,
+          resourceId: b.row.id,
+          data: {
+            ...(b.expired && b.row.expires_at ? { expiryLagMs: now.getTime() - b.row.expires_at.getTime() } : {}),
+            ...(released > 0 ? { resizeHoldReleased: released } : {}),
+          },
+        };
       });
-    }
     await d.events.appendMany(trx, events);
   });
 }

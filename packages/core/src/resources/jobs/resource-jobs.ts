@@ -50,6 +50,12 @@ export interface ResourceJobs {
   /** Release a RELEASING resource at the provider; at most one release job is active per resource. */
   release(db: Executor, now: Date, resourceId: string, cause: ReleaseCause): Promise<number | undefined>;
   /**
+   * Make sure a RELEASING resource has a live release: `release`, unless a `resource.expire`
+   * batch that names it is still active (that batch releases it, or hands it to a release job
+   * of its own if it fails there). Undefined when nothing was enqueued.
+   */
+  ensureRelease(db: Executor, now: Date, resourceId: string, cause: ReleaseCause): Promise<number | undefined>;
+  /**
    * Make sure nothing is left at the provider after a failed allocation. `dedupe: false`
    * enqueues even while another cleanup is active, so one that already ran (and found
    * nothing yet) cannot swallow it.
@@ -85,6 +91,15 @@ export function resourceJobs(
   policy: Pick<ResourcePolicy, 'allocateAttempts' | 'operationAttempts'>,
 ): ResourceJobs {
   const scheduler = pinnedToResourceHost(base);
+  const release: ResourceJobs['release'] = (db, now, resourceId, cause) =>
+    scheduler.enqueue(db, now, {
+      kind: JOB_KINDS.release,
+      payload: { resourceId, ...cause },
+      key: jobKeys.release(resourceId),
+      maxAttempts: RETRY_FOREVER,
+      // A user waits for their release; an expiry is bulk work.
+      priority: cause.reason === 'user' ? JOB_PRIORITY.user : JOB_PRIORITY.background,
+    });
   return {
     allocate: (db, now, resourceId, opts = {}) => {
       const job = {
@@ -96,15 +111,13 @@ export function resourceJobs(
       };
       return opts.here ? base.enqueueHere(db, now, job) : scheduler.enqueue(db, now, job);
     },
-    release: (db, now, resourceId, cause) =>
-      scheduler.enqueue(db, now, {
-        kind: JOB_KINDS.release,
-        payload: { resourceId, ...cause },
-        key: jobKeys.release(resourceId),
-        maxAttempts: RETRY_FOREVER,
-        // A user waits for their release; an expiry is bulk work.
-        priority: cause.reason === 'user' ? JOB_PRIORITY.user : JOB_PRIORITY.background,
-      }),
+    release,
+    async ensureRelease(db, now, resourceId, cause) {
+      // Active expire jobs are few (a 10k backlog is 200): a scan of the active ones is cheap.
+      const batched = await sql`select 1 from jobs where kind = ${JOB_KINDS.expire} and state in ('queued', 'running')
+        and payload->'resourceIds' @> jsonb_build_array(${resourceId}::text) limit 1`.execute(db);
+      return batched.rows.length > 0 ? undefined : release(db, now, resourceId, cause);
+    },
     cleanup: (db, now, resourceId, opts = {}) =>
       scheduler.enqueue(db, now, {
         kind: JOB_KINDS.cleanup,
