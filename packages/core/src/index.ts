@@ -65,7 +65,11 @@ export { parseQuantity } from './pricing/quantity.js';
 export { type AllocationRecords, allocationRecords } from './provisioner/allocation-records.js';
 export type {
   CapabilityName,
+  Catalog,
+  CatalogImage,
+  CatalogSize,
   DetachResult,
+  HasCatalog,
   HostDescriptor,
   HostPlaced,
   Hotplug,

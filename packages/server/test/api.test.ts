@@ -162,7 +162,17 @@ describe('GraphQL API end to end', () => {
         {
           name: 'demo',
           isDemo: true,
-          capabilities: ['optionsSchema', 'start', 'stop', 'restart', 'reset', 'reconfigure', 'attach', 'detach'],
+          capabilities: [
+            'optionsSchema',
+            'start',
+            'stop',
+            'restart',
+            'reset',
+            'reconfigure',
+            'attach',
+            'detach',
+            'catalog',
+          ],
           pricing: 'standard',
         },
         // Demo mode with no VM_POOL_JSON: the built-in demo pool.
