@@ -11,6 +11,7 @@ export {
   SlipwayError,
   type SlipwayErrorOptions,
 } from './errors.js';
+export { type EventHistoryQuery, eventHistoryQuery, listEventHistory } from './events/event-history.js';
 export {
   EVENTS_CHANNEL,
   EventLog,
