@@ -1,6 +1,6 @@
 /** The dashboard's pure helpers: merge patches, launch input, seq order, relative times. */
 import { describe, expect, it } from 'vitest';
-import { seqAfter } from '../src/api/events';
+import { type LiveEvent, mergeNewestFirst, seqAfter } from '../src/api/events';
 import { relative } from '../src/format';
 import { type LaunchForm, toInput } from '../src/launch-input';
 import { mergePatch } from '../src/merge-patch';
@@ -60,5 +60,24 @@ describe('relative', () => {
     expect(relative('2030-01-01T12:59:00Z', now)).toBe('in 59m');
     expect(relative('2030-01-01T10:00:00Z', now)).toBe('2h ago');
     expect(relative('2030-01-03T12:00:00Z', now)).toBe('in 2d');
+  });
+});
+
+describe('mergeNewestFirst', () => {
+  const ev = (seq: string): LiveEvent => ({
+    seq,
+    type: 'VM',
+    action: 'a',
+    severity: 'INFO',
+    actorId: null,
+    ownerId: null,
+    resourceId: null,
+    data: {},
+    createdAt: '2026-01-01T00:00:00Z',
+  });
+  it('keeps each seq once, newest first, whether it came live or from an older page', () => {
+    const page = [ev('12'), ev('11'), ev('9')];
+    const merged = mergeNewestFirst(mergeNewestFirst(page, [ev('13'), ev('12')]), [ev('9'), ev('8'), ev('100')]);
+    expect(merged.map((e) => e.seq)).toEqual(['100', '13', '12', '11', '9', '8']);
   });
 });
