@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type LiveEvent, mergeNewestFirst, seqAfter } from '../src/api/events';
 import { relative } from '../src/format';
-import { type LaunchForm, toInput } from '../src/launch-input';
+import { initialSize, type LaunchCatalog, type LaunchForm, toInput } from '../src/launch-input';
 import { mergePatch } from '../src/merge-patch';
 
 describe('mergePatch', () => {
@@ -19,6 +19,7 @@ describe('toInput', () => {
     name: 'web',
     provisioner: 'demo',
     image: '',
+    size: '',
     vcpu: '2',
     memoryMb: '1024',
     diskGb: '10',
@@ -41,6 +42,50 @@ describe('toInput', () => {
   it('names the field that does not parse', () => {
     expect(toInput({ ...form, labels: 'team' })).toEqual({ problem: 'labels: "team" is not key=value' });
     expect(toInput({ ...form, options: '{' })).toEqual({ problem: 'options: not valid JSON' });
+  });
+
+  const catalog: LaunchCatalog = {
+    imageOption: 'image',
+    images: [{ name: 'debian-12', description: null, isDefault: true }],
+    sizeOption: 'gpuType',
+    sizes: [
+      { name: 'medium', description: null, vcpu: 2, memoryMb: 2048, diskGb: 20, gpu: null, isDefault: false },
+      {
+        name: 'A4000',
+        description: null,
+        vcpu: null,
+        memoryMb: null,
+        diskGb: 30,
+        gpu: { count: 1, model: 'RTX A4000', memoryGb: 16 },
+        isDefault: true,
+      },
+    ],
+    anySpec: true,
+  };
+  it("puts catalog picks in the catalog's options fields and a size's shape in the spec", () => {
+    const picked = toInput({ ...form, image: 'debian-12', size: 'medium' }, catalog);
+    expect(picked).toMatchObject({
+      input: {
+        spec: { vcpu: 2, memoryMb: 2048, diskGb: 20 },
+        options: { delayMs: 100, image: 'debian-12', gpuType: 'medium' },
+      },
+    });
+    // What a size leaves open stays the form's; no size: all of it is.
+    expect(toInput({ ...form, size: 'A4000' }, catalog)).toMatchObject({
+      input: { spec: { vcpu: 2, memoryMb: 1024, diskGb: 30 }, options: { gpuType: 'A4000' } },
+    });
+    expect(toInput({ ...form, options: '' }, catalog)).toMatchObject({ input: { spec: { vcpu: 2, memoryMb: 1024 } } });
+    expect(toInput({ ...form, options: '[1]', size: 'medium' }, catalog)).toEqual({
+      problem: 'options: must be a JSON object to add the catalog choices to',
+    });
+    // Without a catalog, the image is free text in the spec.
+    expect(toInput({ ...form, image: 'my-image' })).toMatchObject({ input: { spec: { image: 'my-image' } } });
+  });
+
+  it('starts on no size when any spec goes, else on the default size', () => {
+    expect(initialSize(catalog)).toBe('');
+    expect(initialSize({ ...catalog, anySpec: false })).toBe('A4000');
+    expect(initialSize(null)).toBe('');
   });
 });
 
