@@ -53,7 +53,7 @@ function consumerEnv(): NodeJS.ProcessEnv {
 
 const readJson = <T>(...path: string[]): T => JSON.parse(readFileSync(join(ROOT, ...path), 'utf8')) as T;
 
-/** Workspace packages published to npm: all but private ones (the dashboard, served from a checkout). */
+/** Workspace packages published to npm: all but private ones (the dashboard, whose build the server ships). */
 const publishedDirs = (): string[] =>
   readdirSync(join(ROOT, 'packages'))
     .filter((dir) => !readJson<{ private?: boolean }>('packages', dir, 'package.json').private)
