@@ -104,6 +104,10 @@ describe('catalog', () => {
       anySpec: false,
     });
     expect(JSON.stringify(catalog)).not.toContain('/var/lib');
+    // Every name it lists passes the options field it names (what the conformance suite checks with QEMU).
+    const schema = qemuOptionsSchema(parseQemuConfig(docsExample).catalog);
+    for (const image of catalog.images) expect(schema.parse({ image: image.name })).toEqual({ image: image.name });
+    for (const size of catalog.sizes) expect(schema.parse({ size: size.name })).toEqual({ size: size.name });
   });
 
   it('without sizes, takes any spec and names no size field', async () => {
