@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run check:packages`: publint (strict) and Are the Types Wrong (ESM-only profile) on the tarballs
-// `npm pack` makes of every published workspace package (the private dashboard ships inside the server's
-// repository checkout, not on npm). Pass tarball paths to check those instead of packing
-// (the pack-and-install test does, so CI packs once).
+// `npm pack` makes of every published workspace package (the private dashboard is not published on
+// its own: its built files ride in @slipway/server's dist/dashboard). Pass tarball paths to check those
+// instead of packing (the pack-and-install test does, so CI packs once).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

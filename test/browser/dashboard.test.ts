@@ -1,9 +1,10 @@
 /**
  * The dashboard end to end in Chromium against a real server on 127.0.0.1 (embedded PGlite,
- * demo provisioner): a user signs in, launches with the quote shown, watches RUNNING arrive
- * without a reload, runs actions, sees a typed error, edits metadata, releases and sees the
- * balance; the live stream resumes after a dropped connection with no lost or repeated event;
- * an admin grants credits, refreshes the pool and reads the lag charts. Screenshots: SCREENSHOT_DIR.
+ * demo provisioner): a user signs in, picks from the demo catalog, launches with the quote
+ * shown, watches RUNNING arrive without a reload, runs actions, sees a typed error, edits
+ * metadata, releases and sees the balance; the live stream resumes after a dropped connection with no lost or repeated event;
+ * an admin grants credits, refreshes the pool, pages back through the event log (newest first)
+ * and reads the lag charts. Screenshots: SCREENSHOT_DIR.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -86,6 +87,15 @@ describe.skipIf(chromiumMissing !== undefined && !mustRunBrowserTests)('dashboar
     await page.getByLabel('Name').fill('web-1');
     await page.getByLabel('Labels').fill('team=ml');
     await page.getByLabel('Options (JSON)').fill('{"delayMs": 1500}');
+    // The demo provisioner has a catalog: images and sizes are lists, and a size fills in the spec.
+    await page.getByLabel('Image').selectOption('ubuntu-24.04');
+    await page.getByLabel('Size').selectOption('medium');
+    await expect(page.getByLabel('vCPU').count()).resolves.toBe(0);
+    // medium is 2 vCPU, 2 GiB, 20 GB = 20 + 20 + 4 = 44 credits.
+    await page.getByTestId('quote').getByText('44 cr').waitFor();
+    await shot(page, '02-launch-catalog');
+    // Back to a shape of one's own: vCPU, RAM and disk are typed in again.
+    await page.getByLabel('Size').selectOption('');
     await page.getByLabel('vCPU').fill('2');
     // The quote follows the form: 2 vCPU, 1 GiB, 10 GB = 20 + 10 + 2 = 32 credits.
     await page.getByTestId('quote').getByText('32 cr').waitFor();
@@ -190,6 +200,11 @@ describe.skipIf(chromiumMissing !== undefined && !mustRunBrowserTests)('dashboar
   });
 
   it('admin: all resources with owner, grant credits, pool refresh, event log, lag chart', async () => {
+    // More history than one page of the event log holds (below): 30 grants to another account.
+    const ops = await mintToken({ secret, userId: 'ops', role: 'admin' });
+    for (let i = 0; i < 30; i++) {
+      await gql('mutation { grantCredits(input: { accountId: "bob", amount: 1 }) { __typename } }', {}, ops);
+    }
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     page.setDefaultTimeout(10_000);
     await page.goto(base);
@@ -210,11 +225,7 @@ describe.skipIf(chromiumMissing !== undefined && !mustRunBrowserTests)('dashboar
       .getByTestId('grant-result')
       .getByText(/^alice now has/)
       .waitFor();
-    const wallet = await gql(
-      '{ account(id: "alice") { balance } }',
-      {},
-      await mintToken({ secret, userId: 'ops', role: 'admin' }),
-    );
+    const wallet = await gql('{ account(id: "alice") { balance } }', {}, ops);
     const balance = (wallet.data as { account: { balance: number } }).account.balance;
     expect(await page.getByTestId('grant-result').textContent()).toContain(`alice now has ${balance} cr`);
     await shot(page, '09-admin-credits');
@@ -233,7 +244,19 @@ describe.skipIf(chromiumMissing !== undefined && !mustRunBrowserTests)('dashboar
     await page.getByLabel('Severity').selectOption('CRITICAL');
     await expect.poll(() => page.locator('tr[data-action="credits.granted"]').count()).toBe(0);
     await page.getByLabel('Severity').selectOption('');
+    // Newest first, a page of 25; older pages on demand, still newest first, each event once.
+    const seqsShown = () =>
+      page.locator('tr[data-seq]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
+    const firstPage = await seqsShown();
+    // 25, or more if live events arrived since (they go on top).
+    expect(firstPage.length).toBeGreaterThanOrEqual(25);
+    expect(firstPage).toEqual([...firstPage].sort((a, b) => b - a));
     await shot(page, '11-admin-events');
+    await page.getByRole('button', { name: /^Load older events/ }).click();
+    await expect.poll(async () => (await seqsShown()).length).toBeGreaterThan(25);
+    const both = await seqsShown();
+    expect(both).toEqual([...new Set(both)].sort((a, b) => b - a));
+    expect(both).toEqual(expect.arrayContaining(firstPage));
 
     await page.getByRole('link', { name: 'Lag' }).click();
     // web-1's release in the first test is one deletion-lag sample.

@@ -2,7 +2,8 @@
  * Packs every workspace package, installs the tarballs into a new project outside the workspace
  * (os.tmpdir()), and uses them there the way an embedder, a plugin author and an operator would:
  * plain `node` on the core, the embedding example from docs/embedding.md, the conformance kit on a
- * third-party provisioner, and `npx slipway --help`. Slow (a build, five packs, an install): minutes.
+ * third-party provisioner, `npx slipway --help`, and the installed server serving the dashboard
+ * at `/`. Slow (a build, five packs, an install): minutes.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,7 +53,7 @@ function consumerEnv(): NodeJS.ProcessEnv {
 
 const readJson = <T>(...path: string[]): T => JSON.parse(readFileSync(join(ROOT, ...path), 'utf8')) as T;
 
-/** Workspace packages published to npm: all but private ones (the dashboard, served from a checkout). */
+/** Workspace packages published to npm: all but private ones (the dashboard, whose build the server ships). */
 const publishedDirs = (): string[] =>
   readdirSync(join(ROOT, 'packages'))
     .filter((dir) => !readJson<{ private?: boolean }>('packages', dir, 'package.json').private)
@@ -154,7 +155,11 @@ describe('packages installed from their tarballs, outside the workspace', () => 
       ]),
     );
     const server = packed.find((p) => p.name === '@slipway/server')?.files.map((f) => f.path);
-    expect(server).toEqual(expect.arrayContaining(['bin/slipway.mjs', 'dist/main.js', 'dist/bundle/main.js']));
+    expect(server).toEqual(
+      expect.arrayContaining(['bin/slipway.mjs', 'dist/main.js', 'dist/bundle/main.js', 'dist/dashboard/index.html']),
+    );
+    // The dashboard's built files ride along in the server (the dashboard itself is not published).
+    expect(server?.some((f) => /^dist\/dashboard\/assets\/index-[\w-]+\.js$/.test(f))).toBe(true);
   });
 
   it(
@@ -225,7 +230,7 @@ describe('packages installed from their tarballs, outside the workspace', () => 
   );
 
   it(
-    'serves from the installed bin on a new data directory, started from the shipped template',
+    'serves the API and the dashboard from the installed bin on a new data directory, started from the shipped template',
     async () => {
       const port = 20_000 + Math.floor(Math.random() * 20_000);
       const child = spawn(process.execPath, [join(project, 'node_modules/@slipway/server/bin/slipway.mjs'), 'serve'], {
@@ -249,6 +254,17 @@ describe('packages installed from their tarballs, outside the workspace', () => 
         expect(healthy, stderr).toBe(true);
         // The bundled CLI found the installed core's template (no initdb fallback warning).
         expect(stderr).not.toContain('SLIPWAY_PGLITE_TEMPLATE');
+        // The dashboard, from the copy the server package ships (no workspace here).
+        const index = await fetch(`http://127.0.0.1:${port}/`);
+        const html = await index.text();
+        expect(index.status, html).toBe(200);
+        expect(html).toContain('<title>Slipway</title>');
+        const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+        expect(script, html).toBeDefined();
+        const asset = await fetch(`http://127.0.0.1:${port}${script}`);
+        expect(asset.status).toBe(200);
+        expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+        await asset.arrayBuffer();
       } finally {
         child.kill('SIGTERM');
       }

@@ -5,6 +5,7 @@
 import {
   type Actor,
   EventLog,
+  eventHistoryQuery,
   LIMITS,
   type ListResourcesQuery,
   RESOURCE_STATUSES,
@@ -98,6 +99,18 @@ export async function listCases(db: Kysely<SlipwayDatabase>, seed: ScaleSeed): P
         name: `events ${whoName} resource ${pageName}`,
         page: LIMITS.eventPage.defaultSize,
         query: log.listQuery(db, actor, { ...page, resourceId: resource.id }),
+      });
+      // Newest first (the admin event log), paged back from the same middle seq.
+      const back = after === undefined ? {} : { before: after };
+      cases.push({
+        name: `events newest first ${whoName} ${pageName}`,
+        page: LIMITS.eventPage.defaultSize,
+        query: eventHistoryQuery(db, actor, back),
+      });
+      cases.push({
+        name: `events newest first ${whoName} resource ${pageName}`,
+        page: LIMITS.eventPage.defaultSize,
+        query: eventHistoryQuery(db, actor, { ...back, resourceId: resource.id }),
       });
     }
   }

@@ -11,6 +11,7 @@ export {
   SlipwayError,
   type SlipwayErrorOptions,
 } from './errors.js';
+export { type EventHistoryQuery, eventHistoryQuery, listEventHistory } from './events/event-history.js';
 export {
   EVENTS_CHANNEL,
   EventLog,
@@ -65,7 +66,11 @@ export { parseQuantity } from './pricing/quantity.js';
 export { type AllocationRecords, allocationRecords } from './provisioner/allocation-records.js';
 export type {
   CapabilityName,
+  Catalog,
+  CatalogImage,
+  CatalogSize,
   DetachResult,
+  HasCatalog,
   HostDescriptor,
   HostPlaced,
   Hotplug,

@@ -114,6 +114,7 @@ describe('RuntimeProvisioner', () => {
       'reconfigure',
       'attach',
       'detach',
+      'catalog',
     ]);
     // `stop` without `reset` is a valid provisioner: each member counts on its own.
     const stopOnly = fake({ stop: async () => {}, quote: () => 5 });
@@ -149,6 +150,24 @@ describe('RuntimeProvisioner', () => {
     expect(await codeOf(rt.reconfigure({ resourceId: 'r', externalId: 'x' }, { vcpu: 2 }, call))).toBe(
       'PROVISIONER_INVALID_OUTPUT',
     );
+  });
+
+  it('answers a catalog checked against the contract, or NOT_SUPPORTED without one', async () => {
+    const demo = new RuntimeProvisioner(demoProvisioner(), deps);
+    const catalog = await demo.catalog(call);
+    expect(catalog).toMatchObject({ imageOption: 'image', sizeOption: 'size', anySpec: true });
+    expect(catalog.sizes.find((s) => s.name === 'medium')).toEqual({
+      name: 'medium',
+      vcpu: 2,
+      memoryMb: 2048,
+      diskGb: 20,
+    });
+    // Every name it lists passes its options field; a name it does not list is refused.
+    expect(demo.parseOptions({ image: 'debian-12', size: 'medium' })).toEqual({ image: 'debian-12', size: 'medium' });
+    expect(() => demo.parseOptions({ size: 'huge' })).toThrow(/options.size/);
+    expect(await codeOf(new RuntimeProvisioner(fake({}), deps).catalog(call))).toBe('NOT_SUPPORTED');
+    const bad = new RuntimeProvisioner(fake({ catalog: () => ({ images: [{ name: '' }], sizes: [] }) as never }), deps);
+    expect(await codeOf(bad.catalog(call))).toBe('PROVISIONER_INVALID_OUTPUT');
   });
 });
 

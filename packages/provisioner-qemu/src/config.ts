@@ -4,7 +4,7 @@
  * from comes from here, never from code.
  */
 import { isAbsolute } from 'node:path';
-import { PROVISIONER_NAME } from '@slipway/core';
+import { type Catalog, PROVISIONER_NAME } from '@slipway/core';
 import { z } from 'zod';
 
 const catalogName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'catalog names are 1-63 of [a-z0-9._-]');
@@ -150,3 +150,23 @@ export function qemuOptionsSchema(catalog: QemuProvisionerConfig['catalog']) {
 }
 
 export type QemuOptions = z.output<ReturnType<typeof qemuOptionsSchema>>;
+
+/**
+ * The catalog as users may see it: image names with their `osType` (never a host path) and the
+ * named sizes. Without sizes, any spec that fits the host is fine (`anySpec`).
+ */
+export function qemuCatalog(config: QemuProvisionerConfig): Catalog {
+  const defaultImage = defaultImageName(config);
+  const sizes = Object.entries(config.catalog.sizes ?? {});
+  return {
+    imageOption: 'image',
+    images: Object.entries(config.catalog.images).map(([name, image]) => ({
+      name,
+      ...(image.osType ? { description: image.osType } : {}),
+      ...(name === defaultImage ? { isDefault: true } : {}),
+    })),
+    ...(sizes.length ? { sizeOption: 'size' } : {}),
+    sizes: sizes.map(([name, size]) => ({ name, vcpu: size.vcpu, memoryMb: size.memoryMb, diskGb: size.diskGb })),
+    anySpec: sizes.length === 0,
+  };
+}

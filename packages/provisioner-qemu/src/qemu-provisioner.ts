@@ -5,6 +5,7 @@
  */
 import {
   defineProvisioner,
+  type HasCatalog,
   type HostPlaced,
   type Hotplug,
   type Inventory,
@@ -19,6 +20,7 @@ import {
   type QemuProvisionerConfig,
   type QemuProvisionerConfigInput,
   QemuProvisionerConfigSchema,
+  qemuCatalog,
   qemuOptionsSchema,
 } from './config.js';
 import { allocateVm } from './vm/vm-allocate.js';
@@ -35,6 +37,7 @@ export type QemuProvisioner = Provisioner<QemuOptions> &
   Reconfigurable &
   Hotplug &
   Inventory &
+  HasCatalog &
   HostPlaced & {
     /** The parsed configuration (defaults filled in). */
     readonly config: QemuProvisionerConfig;
@@ -67,6 +70,7 @@ export function qemuProvisioner(input: QemuProvisionerConfigInput): QemuProvisio
     accel: rt.accel,
     host: config.host,
     optionsSchema: qemuOptionsSchema(config.catalog),
+    catalog: () => qemuCatalog(config),
     allocate: (req, ctx) => allocateVm(rt, req, ctx),
     release: (allocation, ctx) => releaseVm(rt, allocation, ctx),
     status: (allocation, ctx) => vmStatus(rt, allocation, ctx),

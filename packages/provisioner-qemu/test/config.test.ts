@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { conformanceContext } from '@slipway/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   parseQemuConfig,
@@ -83,6 +84,40 @@ describe('QEMU provisioner configuration', () => {
     expect(() => qemuProvisionerFromEnv({ SLIPWAY_QEMU_CONFIG: join(tmp, 'missing.json') })).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', details: { variable: 'SLIPWAY_QEMU_CONFIG' } }),
     );
+  });
+});
+
+describe('catalog', () => {
+  it('lists image names with their osType (no paths) and the sizes, with their options fields', async () => {
+    const catalog = await qemuProvisioner(docsExample).catalog(conformanceContext());
+    expect(catalog).toEqual({
+      imageOption: 'image',
+      images: [
+        { name: 'debian-12', description: 'debian-12', isDefault: true },
+        { name: 'tiny', description: 'linux' },
+      ],
+      sizeOption: 'size',
+      sizes: [
+        { name: 'small', vcpu: 1, memoryMb: 1024, diskGb: 10 },
+        { name: 'medium', vcpu: 2, memoryMb: 4096, diskGb: 40 },
+      ],
+      anySpec: false,
+    });
+    expect(JSON.stringify(catalog)).not.toContain('/var/lib');
+    // Every name it lists passes the options field it names (what the conformance suite checks with QEMU).
+    const schema = qemuOptionsSchema(parseQemuConfig(docsExample).catalog);
+    for (const image of catalog.images) expect(schema.parse({ image: image.name })).toEqual({ image: image.name });
+    for (const size of catalog.sizes) expect(schema.parse({ size: size.name })).toEqual({ size: size.name });
+  });
+
+  it('without sizes, takes any spec and names no size field', async () => {
+    const catalog = await qemuProvisioner(minimal).catalog(conformanceContext());
+    expect(catalog).toEqual({
+      imageOption: 'image',
+      images: [{ name: 'base', isDefault: true }],
+      sizes: [],
+      anySpec: true,
+    });
   });
 });
 

@@ -21,7 +21,7 @@ export interface CreateAppOptions extends ServerContainerOptions {
   database?: SlipwayStorage;
   /** Run this replica's background work (job loop, sweepers). Default true. */
   start?: boolean;
-  /** The dashboard's built files, served at `/`; default packages/dashboard/dist. */
+  /** The dashboard's built files, served at `/`; default packages/dashboard/dist, else the server's dist/dashboard. */
   dashboardDir?: string;
 }
 

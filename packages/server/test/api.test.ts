@@ -162,13 +162,56 @@ describe('GraphQL API end to end', () => {
         {
           name: 'demo',
           isDemo: true,
-          capabilities: ['optionsSchema', 'start', 'stop', 'restart', 'reset', 'reconfigure', 'attach', 'detach'],
+          capabilities: [
+            'optionsSchema',
+            'start',
+            'stop',
+            'restart',
+            'reset',
+            'reconfigure',
+            'attach',
+            'detach',
+            'catalog',
+          ],
           pricing: 'standard',
         },
         // Demo mode with no VM_POOL_JSON: the built-in demo pool.
         { name: 'pool', isDemo: true, capabilities: ['refresh', 'jobHandlers'], pricing: 'standard' },
       ],
     });
+  });
+
+  it("lists a provisioner's catalog, null without one, and a size from it quotes like its spec", async () => {
+    const res = await t.gql<{ provisioners: Array<{ name: string; catalog: Record<string, unknown> | null }> }>(
+      `{ provisioners { name catalog { imageOption sizeOption anySpec images { name description isDefault }
+         sizes { name vcpu memoryMb diskGb isDefault gpu { count model memoryGb } } } } }`,
+      {},
+      alice,
+    );
+    const [demo, pool] = res.data?.provisioners ?? [];
+    expect(pool).toEqual({ name: 'pool', catalog: null });
+    expect(demo?.catalog).toMatchObject({ imageOption: 'image', sizeOption: 'size', anySpec: true });
+    expect(demo?.catalog?.images).toContainEqual({
+      name: 'debian-12',
+      description: 'Debian 12 (bookworm)',
+      isDefault: true,
+    });
+    expect(demo?.catalog?.sizes).toContainEqual({
+      name: 'gpu-small',
+      vcpu: 4,
+      memoryMb: 16384,
+      diskGb: 50,
+      isDefault: false,
+      gpu: { count: 1, model: 'demo-gpu', memoryGb: 16 },
+    });
+    // A client fills options and spec from it: medium is 2 vCPU, 2 GiB, 20 GB = 20 + 20 + 4 credits.
+    const quote = await t.gql<{ quote: { data?: { price: number } } }>(
+      `{ quote(input: { name: "q", provisioner: "demo", spec: { vcpu: 2, memoryMb: 2048, diskGb: 20 },
+         options: { size: "medium", image: "ubuntu-24.04" } }) { ... on QueryQuoteSuccess { data { price } } } }`,
+      {},
+      alice,
+    );
+    expect(quote.data?.quote.data?.price).toBe(44);
   });
 
   it('answers health without a token', async () => {

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultDashboardDir, SHIPPED_DASHBOARD_DIR, WORKSPACE_DASHBOARD_DIR } from '../src/plugins/dashboard.js';
 import { createTestApp, ERROR_FIELDS, SPEC, type TestApp } from './helpers.js';
 
 describe('dashboard files at /', () => {
@@ -61,6 +62,15 @@ describe('dashboard files at /', () => {
     } finally {
       await bare.close();
     }
+  });
+
+  it("finds the workspace's build first, else the copy a published server ships in dist/dashboard", () => {
+    const missing = join(dir, 'missing');
+    expect(defaultDashboardDir([missing, dir])).toBe(dir);
+    expect(defaultDashboardDir([dir, missing])).toBe(dir);
+    // Neither built: the workspace folder, whose 404 says to build.
+    expect(defaultDashboardDir([missing, join(dir, 'assets')])).toBe(WORKSPACE_DASHBOARD_DIR);
+    expect(SHIPPED_DASHBOARD_DIR).toMatch(/packages\/server\/(src|dist)\/dashboard\/$/);
   });
 });
 

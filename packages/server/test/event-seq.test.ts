@@ -75,4 +75,28 @@ describe('event seq as BigInt', () => {
       expect(r.errors?.[0]?.message, literal).toMatch(/BigInt/);
     }
   });
+
+  it('pages newest first with last and before, each event once, down to the oldest', async () => {
+    const newest = await t.gql<{ events: { seq: string }[] }>('{ events(last: 2) { seq } }', {}, user);
+    const page1 = newest.data?.events.map((e) => e.seq) ?? [];
+    expect(page1).toEqual([...seqs].reverse().slice(0, 2));
+    const seen = [...page1];
+    let before = page1.at(-1);
+    for (let i = 0; i < 10 && before; i++) {
+      const r = await t.gql<{ events: { seq: string }[] }>(
+        'query($b: BigInt) { events(before: $b, last: 2) { seq } }',
+        { b: before },
+        user,
+      );
+      const page = r.data?.events.map((e) => e.seq) ?? [];
+      seen.push(...page);
+      before = page.length === 2 ? page.at(-1) : undefined;
+    }
+    expect(seen).toEqual([...seqs].reverse());
+    // Below the smallest seq there is nothing; the two directions do not mix.
+    const none = await t.gql('{ events(before: "-9223372036854775808") { seq } }', {}, user);
+    expect(none.data).toEqual({ events: [] });
+    const mixed = await t.gql('{ events(after: 1, last: 2) { seq } }', {}, user);
+    expect(mixed.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'after' });
+  });
 });

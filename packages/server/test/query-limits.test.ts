@@ -160,6 +160,10 @@ describe('each limit, configured small', () => {
     // A `first` over the page maximum costs the maximum (500 events), as that is what it returns.
     error = refusal(await t.gql('{ events(first: 100000) { seq } }', {}, token), 'cost');
     expect(error?.extensions?.found).toBe(501);
+    // Newest first, `last` counts the same way.
+    await ok('{ events(last: 49) { seq action } }');
+    error = refusal(await t.gql('{ events(last: 50, before: 7) { seq action } }', {}, token), 'cost');
+    expect(error?.extensions?.found).toBe(101);
     // resources: default page 20, `edges` counted once: 1 + 20 × (1 + (1 + 1)).
     await ok('{ resources { edges { node { id } } } }');
     refusal(await t.gql('{ resources(first: 34) { edges { node { id } } } }', {}, token), 'cost');

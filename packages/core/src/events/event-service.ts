@@ -9,6 +9,7 @@ import type { Actor } from '../domain.js';
 import { assertStorableInput } from '../limits/input-policy.js';
 import type { Logger } from '../provisioner/provisioner.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
+import { type EventHistoryQuery, listEventHistory } from './event-history.js';
 import type { EventLog, EventQuery, NewEvent, SlipwayEvent } from './event-log.js';
 import { adminEventSink, resourceEventSink, type StoredEventSink, systemEventSink } from './event-sinks.js';
 
@@ -29,6 +30,12 @@ export class EventService {
   async list(actor: Actor, query: EventQuery = {}): Promise<SlipwayEvent[]> {
     assertStorableInput(query, 'filter');
     return this.#d.log.list(this.#d.db, actor, query);
+  }
+
+  /** The same events newest first, paged back with `before` (the smallest seq seen). */
+  async history(actor: Actor, query: EventHistoryQuery = {}): Promise<SlipwayEvent[]> {
+    assertStorableInput(query, 'filter');
+    return listEventHistory(this.#d.db, actor, query);
   }
 
   /** Store one event in its own transaction; returns its `seq`. */

@@ -63,6 +63,14 @@ export interface ProvisionerCapabilities<Options extends ProvisionerOptions = Pr
    */
   detach?(allocation: Allocation, deviceId: string, ctx: ProvisionContext): Promise<DetachResult | void>;
 
+  /**
+   * The images and sizes a request may name, and which `options` fields take their names, so
+   * a client (the dashboard's launch form) can offer lists instead of free text. Say only what
+   * users may see: no credentials, host paths or prices. Default: no catalog (the client asks
+   * for vCPU/RAM/disk; `provisioners { catalog }` is null).
+   */
+  catalog?(ctx: ProvisionContext): Catalog | Promise<Catalog>;
+
   /** Re-read the set of machines (pools). Default: nothing to refresh (NOT_SUPPORTED). */
   refresh?(ctx: ProvisionContext): Promise<PoolRefreshResult>;
 
@@ -97,6 +105,44 @@ export interface ProvisionerCapabilities<Options extends ProvisionerOptions = Pr
    * critical event.
    */
   readonly jobHandlers?: Readonly<Record<string, ProvisionerJobHandler>>;
+}
+
+/** What a provisioner offers by name: see `catalog`. */
+export interface Catalog {
+  /** The `options` field a request names one of `images` in (e.g. `image`); absent: images cannot be picked. */
+  readonly imageOption?: string;
+  readonly images: readonly CatalogImage[];
+  /** The `options` field a request names one of `sizes` in (`size`; RunPod's `gpuType`); absent: sizes cannot be picked. */
+  readonly sizeOption?: string;
+  readonly sizes: readonly CatalogSize[];
+  /**
+   * True when a request may name no size and give any vCPU/RAM/disk, which the provisioner fits
+   * (DigitalOcean picks the cheapest size that holds it); false when every spec must be one of `sizes`.
+   */
+  readonly anySpec: boolean;
+}
+
+export interface CatalogImage {
+  readonly name: string;
+  /** Shown to users (`debian-12`, an OS type). */
+  readonly description?: string;
+  /** The image a request that names none gets. */
+  readonly isDefault?: boolean;
+}
+
+export interface CatalogSize {
+  readonly name: string;
+  readonly description?: string;
+  /**
+   * The spec a request naming this size carries. A field left out is the request's to choose
+   * (RunPod's GPU types fix the GPU only: vCPU/RAM/disk stay minimums the request gives).
+   */
+  readonly vcpu?: number;
+  readonly memoryMb?: number;
+  readonly diskGb?: number;
+  readonly gpu?: { readonly count: number; readonly model: string; readonly memoryGb?: number };
+  /** The size a request that names none gets (when `anySpec` is false, or the GPU a RunPod pod gets). */
+  readonly isDefault?: boolean;
 }
 
 /** What a price depends on beside the size: how long the machine is asked for. */
@@ -180,6 +226,7 @@ export const CAPABILITY_NAMES = [
   'detach',
   'refresh',
   'inventory',
+  'catalog',
   'host',
   'watch',
   'jobHandlers',
@@ -200,6 +247,7 @@ export type Reconfigurable = With<'reconfigure'>;
 export type Hotplug = With<'attach' | 'detach'>;
 export type PoolRefresh = With<'refresh'>;
 export type Inventory = With<'inventory'>;
+export type HasCatalog = With<'catalog'>;
 export type JobHandlers = With<'jobHandlers'>;
 export type HostPlaced = With<'host' | 'watch'>;
 

@@ -47,3 +47,38 @@ export const StatusSchema = z.object({
   cockpitUrl: z.url().nullish(),
   message: z.string().optional(),
 });
+
+const catalogName = z.string().min(1).max(200);
+const description = z.string().max(500).optional();
+const optionField = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/)
+  .optional();
+export const CatalogSchema = z.object({
+  imageOption: optionField,
+  images: z.array(z.object({ name: catalogName, description, isDefault: z.boolean().optional() }).strict()).max(1000),
+  sizeOption: optionField,
+  sizes: z
+    .array(
+      z
+        .object({
+          name: catalogName,
+          description,
+          vcpu: z.number().positive().optional(),
+          memoryMb: z.number().int().positive().optional(),
+          diskGb: z.number().int().min(0).optional(),
+          gpu: z
+            .object({
+              count: z.number().int().positive(),
+              model: z.string().min(1).max(200),
+              memoryGb: z.number().int().positive().optional(),
+            })
+            .strict()
+            .optional(),
+          isDefault: z.boolean().optional(),
+        })
+        .strict(),
+    )
+    .max(1000),
+  anySpec: z.boolean(),
+});

@@ -7,8 +7,9 @@
 import { z } from 'zod';
 import { faultPoint } from '../faults.js';
 import { sleep } from '../util/abort.js';
-import type { Hotplug, PowerControl, Reconfigurable, ValidatesOptions } from './capabilities.js';
+import type { HasCatalog, Hotplug, PowerControl, Reconfigurable, ValidatesOptions } from './capabilities.js';
 import { defineProvisioner } from './define-provisioner.js';
+import { DEMO_CATALOG, DEMO_IMAGE_NAMES, DEMO_SIZE_NAMES } from './demo-catalog.js';
 import { type DemoMachine, demoMachineOps, machineKey as key } from './demo-machine-ops.js';
 import { memoryProvisionerStore } from './memory-provisioner-store.js';
 import type { Allocation, AllocationRequest, AllocationStatus, ProvisionContext, Provisioner } from './provisioner.js';
@@ -36,6 +37,20 @@ export const demoOptionsSchema = z
     fail: z.boolean().optional(),
     /** Make this allocation take this long (ms). */
     delayMs: z.number().int().min(0).max(60_000).optional(),
+    /** One of the catalog's images (names only: a demo machine is the same whatever it runs). */
+    image: z
+      .string()
+      .refine((name) => DEMO_IMAGE_NAMES.includes(name), {
+        message: `unknown image; one of: ${DEMO_IMAGE_NAMES.join(', ')}`,
+      })
+      .optional(),
+    /** One of the catalog's sizes; the request's spec is what it gets. */
+    size: z
+      .string()
+      .refine((name) => DEMO_SIZE_NAMES.includes(name), {
+        message: `unknown size; one of: ${DEMO_SIZE_NAMES.join(', ')}`,
+      })
+      .optional(),
   })
   .strict();
 
@@ -45,7 +60,8 @@ export type DemoProvisioner = Provisioner<DemoOptions> &
   ValidatesOptions<DemoOptions> &
   PowerControl &
   Reconfigurable &
-  Hotplug & {
+  Hotplug &
+  HasCatalog & {
     /** Machines currently allocated (not released), in this process's memory; for tests. */
     readonly liveCount: () => number;
   };
@@ -68,6 +84,7 @@ export function demoProvisioner(options: DemoProvisionerOptions = {}): DemoProvi
     isDemo: true,
     optionsSchema: demoOptionsSchema,
     liveCount: () => live,
+    catalog: () => DEMO_CATALOG,
     ...demoMachineOps(storeOf, { detachPending: options.detachPending ?? false }),
 
     async allocate(req, ctx) {

@@ -5,7 +5,7 @@ import type { JobQueue, ProvisionerStore } from './provisioner-store.js';
 export interface RuntimeOptions {
   /**
    * Per-call time-outs in ms. Defaults: allocate 10 min, release 5 min, status 30 s, quote 30 s,
-   * power 5 min, reconfigure 5 min, hotplug 2 min, refresh 1 min, inventory 2 min, job 10 min.
+   * power 5 min, reconfigure 5 min, hotplug 2 min, refresh 1 min, inventory 2 min, catalog 30 s, job 10 min.
    */
   timeouts?: Partial<Record<RuntimeOperation, number>>;
 }
@@ -35,6 +35,7 @@ export const DEFAULT_TIMEOUTS = {
   hotplug: 120_000,
   refresh: 60_000,
   inventory: 120_000,
+  catalog: 30_000,
   job: 600_000,
 };
 export type RuntimeOperation = keyof typeof DEFAULT_TIMEOUTS;

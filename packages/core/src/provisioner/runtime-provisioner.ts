@@ -9,6 +9,7 @@ import { errorMessage, SlipwayError } from '../errors.js';
 import { runAbortable } from '../util/abort.js';
 import {
   type CapabilityName,
+  type Catalog,
   capabilitiesOf,
   type DetachResult,
   type HostDescriptor,
@@ -24,6 +25,7 @@ import {
 } from './capabilities.js';
 import {
   AllocationSchema,
+  CatalogSchema,
   DetachResultSchema,
   HostDescriptorSchema,
   InventorySchema,
@@ -225,6 +227,13 @@ export class RuntimeProvisioner {
     const refresh = this.#require('refresh');
     const out = await this.#call('refresh', call, '', (ctx) => refresh.call(this.#plugin, ctx));
     return this.#validate(RefreshSchema, out, 'refresh');
+  }
+
+  /** What the plugin offers by name (`catalog` capability), checked against the contract. */
+  async catalog(call: CallContext): Promise<Catalog> {
+    const catalog = this.#require('catalog');
+    const out = await this.#call('catalog', call, '', async (ctx) => catalog.call(this.#plugin, ctx));
+    return this.#validate(CatalogSchema, out, 'catalog');
   }
 
   async inventory(call: CallContext): Promise<InventoryItem[]> {

@@ -201,6 +201,22 @@ export function describeProvisionerConformance<P extends Provisioner>(opts: Conf
       });
     }
 
+    it('a catalog, when there is one, is valid and every name in it passes its options field', async () => {
+      const rt = await runtime();
+      if (!rt.has('catalog')) return; // a missing one answers NOT_SUPPORTED (next check)
+      const catalog = await rt.catalog(call());
+      const picks = [
+        ...catalog.images.map((i) => [catalog.imageOption, i.name] as const),
+        ...catalog.sizes.map((s) => [catalog.sizeOption, s.name] as const),
+      ];
+      for (const [field, name] of picks) {
+        if (field === undefined) continue;
+        expect(() => rt.parseOptions({ [field]: name }), `options.${field} = ${name}`).not.toThrow();
+      }
+      expect(catalog.images.filter((i) => i.isDefault).length).toBeLessThanOrEqual(1);
+      expect(catalog.sizes.filter((s) => s.isDefault).length).toBeLessThanOrEqual(1);
+    });
+
     it('capability members have the right shape, and missing ones answer NOT_SUPPORTED', async () => {
       const p = await provisioner();
       expect(() => checkProvisioner(p)).not.toThrow();
@@ -233,6 +249,7 @@ function notSupportedCall(
     detach: () => rt.detach(allocation, 'd1', call),
     refresh: () => rt.refresh(call),
     inventory: () => rt.inventory(call),
+    catalog: () => rt.catalog(call),
     watch: () => rt.watch(async () => {}, new AbortController().signal),
     jobHandlers: () => rt.runJob('conformance-unknown', {}, call),
   };

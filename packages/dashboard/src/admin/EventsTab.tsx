@@ -1,4 +1,4 @@
-/** The event log of every account, filtered by severity, following the live stream. */
+/** The event log of every account, newest first with older pages on demand, filtered by severity, following the live stream. */
 import { useState } from 'preact/hooks';
 import { EventList } from '../components/EventList';
 
@@ -18,7 +18,7 @@ export function EventsTab() {
           </select>
         </label>
       </form>
-      <EventList severity={severity || undefined} />
+      <EventList severity={severity || undefined} pageSize={25} />
     </main>
   );
 }

@@ -19,10 +19,11 @@ export const EventsSubscription = graphql(
   [EVENT_FIELDS],
 );
 
-export const EventsQuery = graphql(
+/** Newest first: `last` events below `before` (the smallest seq shown), to page back. */
+export const EventsNewestQuery = graphql(
   `
-  query Events($after: BigInt, $first: Int, $resourceId: ID) {
-    events(after: $after, first: $first, resourceId: $resourceId) { ...EventFields }
+  query EventsNewest($before: BigInt, $last: Int, $resourceId: ID) {
+    events(before: $before, last: $last, resourceId: $resourceId) { ...EventFields }
   }
 `,
   [EVENT_FIELDS],
@@ -37,4 +38,11 @@ export const seqVar = (seq: string): SeqVar => seq;
 /** Total order on decimal seqs, without turning them into numbers. */
 export function seqAfter(a: string, b: string): boolean {
   return a.length !== b.length ? a.length > b.length : a > b;
+}
+
+/** History and live events together: each seq once, newest first. */
+export function mergeNewestFirst(have: LiveEvent[], more: LiveEvent[]): LiveEvent[] {
+  const seen = new Set(have.map((e) => String(e.seq)));
+  const next = [...have, ...more.filter((e) => !seen.has(String(e.seq)))];
+  return next.sort((a, b) => (seqAfter(String(a.seq), String(b.seq)) ? -1 : 1));
 }

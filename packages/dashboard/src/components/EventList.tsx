@@ -1,37 +1,38 @@
-/** Events of one resource (or all visible ones): the history, then live ones appended, each once. */
+/**
+ * Events of one resource (or all visible ones), newest first: the latest page, live ones added
+ * on top as they come, each once; older pages on demand (`events(before, last)`).
+ */
 import { useEffect, useState } from 'preact/hooks';
 import { query } from '../api/client';
-import { EventsQuery, type LiveEvent, seqAfter, seqVar } from '../api/events';
+import { EventsNewestQuery, type LiveEvent, mergeNewestFirst, seqVar } from '../api/events';
 import { onLiveEvent } from '../api/live';
 import { Time } from './Time';
 
-const PAGE = 500;
-
-/** History and live events together: each seq once, oldest first. */
-function mergeEvents(have: LiveEvent[], more: LiveEvent[]): LiveEvent[] {
-  const seen = new Set(have.map((e) => String(e.seq)));
-  const next = [...have, ...more.filter((e) => !seen.has(String(e.seq)))];
-  return next.sort((a, b) => (seqAfter(String(a.seq), String(b.seq)) ? 1 : -1));
+interface Props {
+  resourceId?: string;
+  severity?: string;
+  /** Events per page (the first one and each older one). */
+  pageSize?: number;
 }
 
-export function EventList({ resourceId, severity }: { resourceId?: string; severity?: string }) {
+export function EventList({ resourceId, severity, pageSize = 100 }: Props) {
   const [events, setEvents] = useState<LiveEvent[]>([]);
-  // The API lists oldest first: a full page means there may be newer history after it.
-  const [more, setMore] = useState<string | null>(null);
-  const loadAfter = async (after: string | null) => {
-    const d = await query(EventsQuery, {
-      first: PAGE,
-      ...(after ? { after: seqVar(after) } : {}),
+  // A full page means there may be older history below its last (smallest) seq.
+  const [older, setOlder] = useState<string | null>(null);
+  const loadBefore = async (before: string | null) => {
+    const d = await query(EventsNewestQuery, {
+      last: pageSize,
+      ...(before ? { before: seqVar(before) } : {}),
       ...(resourceId ? { resourceId } : {}),
     });
-    const last = d.events.at(-1);
-    setMore(d.events.length === PAGE && last ? String(last.seq) : null);
+    const oldest = d.events.at(-1);
+    setOlder(d.events.length === pageSize && oldest ? String(oldest.seq) : null);
     return d.events;
   };
   useEffect(() => {
     let live = true;
-    const merge = (list: LiveEvent[]) => setEvents((have) => mergeEvents(have, list));
-    const load = () => loadAfter(null).then((list) => live && merge(list));
+    const merge = (list: LiveEvent[]) => setEvents((have) => mergeNewestFirst(have, list));
+    const load = () => loadBefore(null).then((list) => live && merge(list));
     void load();
     const off = onLiveEvent({
       event: (e) => {
@@ -44,11 +45,11 @@ export function EventList({ resourceId, severity }: { resourceId?: string; sever
       off();
     };
   }, [resourceId]);
-  const shown = events.filter((e) => !severity || e.severity === severity).reverse();
-  const loadMore = async () => {
-    if (!more) return;
-    const list = await loadAfter(more);
-    setEvents((have) => mergeEvents(have, list));
+  const shown = events.filter((e) => !severity || e.severity === severity);
+  const loadOlder = async () => {
+    if (!older) return;
+    const list = await loadBefore(older);
+    setEvents((have) => mergeNewestFirst(have, list));
   };
   return (
     <section class="card" aria-labelledby="events-h">
@@ -85,9 +86,9 @@ export function EventList({ resourceId, severity }: { resourceId?: string; sever
           </tbody>
         </table>
       </div>
-      {more && (
-        <button type="button" onClick={loadMore}>
-          Load events after #{more}
+      {older && (
+        <button type="button" onClick={loadOlder}>
+          Load older events (before #{older})
         </button>
       )}
     </section>

@@ -4,13 +4,24 @@ import { ApiError, mutate, query, unwrap } from '../api/client';
 import { ERROR_FIELDS } from '../api/resource-fields';
 import { credits } from '../format';
 import { graphql, type VariablesOf } from '../graphql';
-import { type LaunchForm, toInput } from '../launch-input';
+import { initialSize, type LaunchForm, toInput } from '../launch-input';
 import { navigate } from '../router';
 import { Confirm } from './Confirm';
 import { ErrorNote } from './ErrorNote';
-import { LaunchFields } from './LaunchFields';
+import { LaunchFields, type ProvisionerChoice } from './LaunchFields';
 
-const ProvisionersQuery = graphql(`query Provisioners { provisioners { name isDemo pricing capabilities } }`);
+const ProvisionersQuery = graphql(`
+  query Provisioners {
+    provisioners {
+      name isDemo pricing capabilities
+      catalog {
+        imageOption sizeOption anySpec
+        images { name description isDefault }
+        sizes { name description vcpu memoryMb diskGb isDefault gpu { count model memoryGb } }
+      }
+    }
+  }
+`);
 
 const QuoteQuery = graphql(
   `
@@ -43,6 +54,7 @@ const EMPTY: LaunchForm = {
   name: '',
   provisioner: '',
   image: '',
+  size: '',
   vcpu: '1',
   memoryMb: '1024',
   diskGb: '10',
@@ -53,7 +65,7 @@ const EMPTY: LaunchForm = {
 
 export function LaunchPage() {
   const [form, setForm] = useState<LaunchForm>(EMPTY);
-  const [provisioners, setProvisioners] = useState<string[]>([]);
+  const [provisioners, setProvisioners] = useState<ProvisionerChoice[]>([]);
   const [quote, setQuote] = useState<Quote | null>(null);
   const [quoteError, setQuoteError] = useState<ApiError | null>(null);
   const [confirming, setConfirming] = useState(false);
@@ -62,12 +74,16 @@ export function LaunchPage() {
 
   useEffect(() => {
     query(ProvisionersQuery, {}).then((d) => {
-      setProvisioners(d.provisioners.map((p) => p.name));
-      setForm((f) => (f.provisioner ? f : { ...f, provisioner: d.provisioners[0]?.name ?? '' }));
+      setProvisioners(d.provisioners.map((p) => ({ name: p.name, catalog: p.catalog })));
+      const first = d.provisioners[0];
+      setForm((f) =>
+        f.provisioner ? f : { ...f, provisioner: first?.name ?? '', size: initialSize(first?.catalog ?? null) },
+      );
     });
   }, []);
 
-  const built = toInput(form);
+  const catalog = provisioners.find((p) => p.name === form.provisioner)?.catalog ?? null;
+  const built = toInput(form, catalog);
   const key = JSON.stringify(built);
   // The quote follows the form: a short pause after the last keystroke, the latest answer wins.
   useEffect(() => {
@@ -131,10 +147,14 @@ export function LaunchPage() {
           onConfirm={launch}
           onCancel={() => setConfirming(false)}
         >
-          <p>
-            {form.provisioner}: {form.vcpu} vCPU, {form.memoryMb} MB RAM, {form.diskGb} GB disk
-            {form.image ? `, image ${form.image}` : ''}, for {form.ttlHours} h.
-          </p>
+          {'input' in built && (
+            <p>
+              {form.provisioner}
+              {form.size ? ` ${form.size}` : ''}: {built.input.spec.vcpu} vCPU, {built.input.spec.memoryMb} MB RAM,{' '}
+              {built.input.spec.diskGb} GB disk
+              {form.image ? `, image ${form.image}` : ''}, for {form.ttlHours} h.
+            </p>
+          )}
           <p>
             Price <strong>{credits(quote.price)}</strong> of {credits(quote.available)} available.
           </p>

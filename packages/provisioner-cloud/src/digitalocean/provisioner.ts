@@ -17,6 +17,7 @@ import {
 } from '@slipway/core';
 import { ProviderPolicy } from '../shared/provider-policy.js';
 import { allocateDroplet, singleFlight } from './allocate.js';
+import { digitalOceanCatalog } from './catalog.js';
 import { DigitalOceanClient, type Droplet, PROVIDER, publicIpv4 } from './client.js';
 import {
   chooseSize,
@@ -36,7 +37,10 @@ export interface DigitalOceanDeps {
 
 /** The provisioner with the capability members it always has. */
 export type DigitalOceanProvisioner = Provisioner<DigitalOceanOptions> &
-  With<'optionsSchema' | 'quote' | 'start' | 'stop' | 'restart' | 'reset' | 'inventory', DigitalOceanOptions>;
+  With<
+    'optionsSchema' | 'quote' | 'start' | 'stop' | 'restart' | 'reset' | 'inventory' | 'catalog',
+    DigitalOceanOptions
+  >;
 
 export function digitalOceanProvisioner(
   input: DigitalOceanConfigInput,
@@ -57,6 +61,7 @@ export function digitalOceanProvisioner(
     name: PROVIDER,
     isDemo: false,
     optionsSchema: digitalOceanOptionsSchema(config),
+    catalog: () => digitalOceanCatalog(config),
 
     allocate: (req, ctx) =>
       surfaced('create droplet', ctx, () =>

@@ -6,6 +6,7 @@
 import {
   type Allocation,
   defineProvisioner,
+  type HasCatalog,
   type Inventory,
   type InventoryItem,
   type PowerControl,
@@ -17,6 +18,7 @@ import {
 } from '@slipway/core';
 import { isProviderError, redact, toSlipwayError } from '../shared/provider-error.js';
 import { ProviderPolicy } from '../shared/provider-policy.js';
+import { runpodCatalog } from './catalog.js';
 import { PROVIDER, RunpodClient } from './client.js';
 import {
   parseRunpodConfig,
@@ -39,7 +41,8 @@ export type RunpodProvisioner = Provisioner<RunpodOptions> &
   ValidatesOptions<RunpodOptions> &
   PriceQuote<RunpodOptions> &
   Omit<PowerControl, 'reset'> &
-  Inventory & {
+  Inventory &
+  HasCatalog & {
     /** Resources it builds are pods. */
     readonly kind: 'pod';
   };
@@ -110,6 +113,7 @@ export function runpodProvisioner(input: RunpodConfigInput, deps: RunpodDeps = {
     isDemo: false,
     kind: 'pod',
     optionsSchema: runpodOptionsSchema(config),
+    catalog: () => runpodCatalog(config),
 
     allocate: (req, ctx) =>
       locks.run(req.resourceId, () => guarded('create pod', ctx, () => allocatePod(api, config, req, ctx))),

@@ -79,6 +79,18 @@ describe('DigitalOcean configuration', () => {
     expect(tagValue('3F2504E0-4F89-11D3-9A0C-0305E82C3301')).toBe('3f2504e0-4f89-11d3-9a0c-0305e82c3301');
     expect(tagValue('client key/with spaces')).toMatch(/^h-[0-9a-f]{32}$/);
   });
+
+  it('offers the configured images and sizes as a catalog, with no API call, no token and no price', async () => {
+    const provisioner = digitalOceanProvisioner({ token: 'dop_v1_secret' }, { fetch: () => expect.unreachable() });
+    const catalog = await provisioner.catalog(conformanceContext());
+    expect(catalog).toMatchObject({ imageOption: 'image', sizeOption: 'size', anySpec: true });
+    expect(catalog.images.filter((i) => i.isDefault)).toEqual([{ name: 'ubuntu-24-04-x64', isDefault: true }]);
+    expect(catalog.sizes[0]).toEqual({ name: 's-1vcpu-1gb', vcpu: 1, memoryMb: 1024, diskGb: 25 });
+    expect(catalog.sizes.find((s) => s.name === 'gpu-h100x1-80gb')?.gpu).toEqual({ count: 1, model: 'nvidia_h100' });
+    const schema = digitalOceanOptionsSchema(config);
+    for (const size of catalog.sizes) expect(schema.parse({ size: size.name })).toEqual({ size: size.name });
+    expect(JSON.stringify(catalog)).not.toMatch(/dop_v1|credits/i);
+  });
 });
 
 describe('DigitalOcean create request', () => {

@@ -157,6 +157,24 @@ describe('runpod quote and options', () => {
     expect(parsed.error?.issues[0]?.path.join('.')).toBe(field);
   });
 
+  it('offers its images and GPU types as a catalog, from the config alone, with no key and no price', async () => {
+    const catalog = await provisioner.catalog(ctx);
+    expect(catalog).toMatchObject({ imageOption: 'image', sizeOption: 'gpuType', anySpec: true });
+    expect(catalog.images).toEqual([
+      { name: 'pytorch', description: expect.stringContaining('runpod/pytorch'), isDefault: true },
+    ]);
+    expect(catalog.sizes[0]).toEqual({
+      name: 'NVIDIA RTX A4000',
+      description: 'RTX A4000',
+      gpu: { count: 1, model: 'RTX A4000', memoryGb: 16 },
+      isDefault: true,
+    });
+    // A GPU type fixes no vCPU/RAM/disk: those stay the spec's minimums.
+    expect(catalog.sizes.every((s) => s.vcpu === undefined && s.memoryMb === undefined)).toBe(true);
+    for (const size of catalog.sizes) expect(options({ gpuType: size.name })).toEqual({ gpuType: size.name });
+    expect(JSON.stringify(catalog)).not.toMatch(/rp_key|credits/i);
+  });
+
   it('a GPU may be named by display name; it is stored as RunPod id', () => {
     expect(options({ gpuType: 'H100 SXM', interruptible: true, bidPerGpu: 1.5 })).toEqual({
       gpuType: 'NVIDIA H100 80GB HBM3',

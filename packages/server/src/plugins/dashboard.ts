@@ -1,5 +1,6 @@
 /**
- * Serves the dashboard's built files (packages/dashboard/dist) at `/`: hashed files under
+ * Serves the dashboard's built files at `/` (packages/dashboard/dist, or the copy the published
+ * server ships in its dist/dashboard): hashed files under
  * `/assets/` are immutable for a year, everything else (index.html) is revalidated on every
  * load, so a new build reaches browsers at once. GET and HEAD only; /graphql and the other
  * routes are never shadowed (only `/`, `/index.html`, `/assets/*` and `/favicon.svg` are ours).
@@ -11,10 +12,19 @@ import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'graphql-yoga';
 
 /**
- * packages/dashboard/dist seen from this file: src/plugins/, dist/plugins/ and the esbuild
- * bundle's dist/bundle/ all sit three levels below packages/.
+ * Where the dashboard's built files are, first found with an index.html:
+ * - packages/dashboard/dist of the workspace (src/plugins/, dist/plugins/ and the esbuild
+ *   bundle's dist/bundle/ all sit three levels below packages/), fresh after any dashboard build;
+ * - the copy the build puts in the server's own dist/dashboard (`build:dashboard`), which is
+ *   what the published package ships: installed from npm there is no workspace around it.
+ * Neither built: the workspace folder, so the 404 says to build.
  */
-export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
+export const WORKSPACE_DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
+export const SHIPPED_DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url));
+
+export function defaultDashboardDir(candidates = [WORKSPACE_DASHBOARD_DIR, SHIPPED_DASHBOARD_DIR]): string {
+  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? WORKSPACE_DASHBOARD_DIR;
+}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -29,7 +39,7 @@ const TYPES: Record<string, string> = {
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
 
-export function dashboardPlugin(dir: string = DEFAULT_DASHBOARD_DIR): Plugin {
+export function dashboardPlugin(dir: string = defaultDashboardDir()): Plugin {
   const root = normalize(dir.endsWith(sep) ? dir : `${dir}${sep}`);
   return {
     async onRequest({ url, request, endResponse, fetchAPI }) {

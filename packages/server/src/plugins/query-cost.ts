@@ -10,7 +10,7 @@ import { type ComplexityEstimator, getComplexity } from 'graphql-query-complexit
 import type { Plugin } from 'graphql-yoga';
 import { tooComplex } from './refusal.js';
 
-/** Paginated fields: `first` is clamped into [1, maxSize] as the core does; absent, defaultSize. */
+/** Paginated fields: `first` (or `last`) is clamped into [1, maxSize] as the core does; absent, defaultSize. */
 const PAGES: Record<string, { defaultSize: number; maxSize: number }> = {
   'Query.resources': LIMITS.resourcePage,
   'Query.events': LIMITS.eventPage,
@@ -38,7 +38,9 @@ export const pageSizeEstimator: ComplexityEstimator = ({ type, field, args, chil
 function itemsOf(coordinate: string, type: GraphQLOutputType, args: Record<string, unknown>): number {
   const page = PAGES[coordinate];
   if (page) {
-    const first = typeof args.first === 'number' ? args.first : page.defaultSize;
+    // `first` or, for a page counted backwards (events newest first), `last`.
+    const size = args.first ?? args.last;
+    const first = typeof size === 'number' ? size : page.defaultSize;
     return Math.min(page.maxSize, Math.max(1, first));
   }
   const fixed = FIXED_SIZES[coordinate];

@@ -74,19 +74,40 @@ builder.subscriptionFields((t) => ({
 builder.queryFields((t) => ({
   events: t.field({
     type: [EventObject],
-    description: 'Oldest first.',
+    description:
+      'Oldest first: `first` events after `after`. Or newest first: `last` events before `before` (the smallest seq ' +
+      'of the page you have), to page back from what just happened. The two directions do not mix.',
     args: {
-      after: t.arg({ type: 'BigInt', description: 'Only events with a greater seq.' }),
+      after: t.arg({ type: 'BigInt', description: 'Only events with a greater seq (oldest first).' }),
       first: t.arg.int({ description: `1-${LIMITS.eventPage.maxSize}, default ${LIMITS.eventPage.defaultSize}.` }),
+      before: t.arg({ type: 'BigInt', description: 'Only events with a smaller seq (newest first).' }),
+      last: t.arg.int({
+        description: `Newest first, this many: 1-${LIMITS.eventPage.maxSize}, default ${LIMITS.eventPage.defaultSize} with \`before\`.`,
+      }),
       resourceId: t.arg.id(),
     },
     resolve: (_root, args, ctx) =>
       typed(async () => {
         const resourceId = resourceIdArg(args.resourceId);
+        const scope = resourceId !== undefined ? { resourceId } : {};
+        const newestFirst = args.before != null || args.last != null;
+        if (newestFirst && (args.after != null || args.first != null)) {
+          const field = args.after != null ? 'after' : 'first';
+          throw new SlipwayError('VALIDATION_FAILED', `${field}: not with before/last (newest first)`, {
+            details: { field },
+          });
+        }
+        if (newestFirst) {
+          return ctx.slipway.eventService.history(actorOf(ctx), {
+            ...(args.before != null ? { before: args.before } : {}),
+            ...(args.last != null ? { last: args.last } : {}),
+            ...scope,
+          });
+        }
         return ctx.slipway.eventService.list(actorOf(ctx), {
           ...(args.after != null ? { after: args.after } : {}),
           ...(args.first != null ? { first: args.first } : {}),
-          ...(resourceId !== undefined ? { resourceId } : {}),
+          ...scope,
         });
       }),
   }),
