@@ -115,6 +115,11 @@ export interface CreateResourceOptions {
   label?: string;
   /** Called as each measured segment starts (after its warm-up and account funding). */
   onMeasure?: () => void;
+  /**
+   * Retention off: the scale section's seeded year of history is older than the retention
+   * periods, and pruning it would run beside the creates being measured.
+   */
+  keepHistory?: boolean;
 }
 
 export async function benchCreateResource(opts: CreateResourceOptions): Promise<CreateResourceRun[]> {
@@ -124,6 +129,13 @@ export async function benchCreateResource(opts: CreateResourceOptions): Promise<
     LOG_LEVEL: 'silent',
     PROVISIONER_DEMO: 'true',
     SLIPWAY_DATA_DIR: '/nonexistent/slipway-bench-never-used',
+    ...(opts.keepHistory
+      ? {
+          SLIPWAY_RETENTION_EVENTS_DAYS: '0',
+          SLIPWAY_RETENTION_RESOURCES_DAYS: '0',
+          SLIPWAY_RETENTION_MACHINES_DAYS: '0',
+        }
+      : {}),
   });
   // As `slipway serve` runs it: demo provisioner, default rate limits, job loop and sweepers started.
   const app = await createApp(config, { database: opts.storage });

@@ -239,6 +239,7 @@ async function createSegment(db: BenchDatabase, label: string, opts: ScaleOption
       onMeasure: timer.reset,
       label,
       keepSamples: true,
+      keepHistory: true,
     });
   } finally {
     // Closed connections have flushed their statistics: the block counts are complete.
