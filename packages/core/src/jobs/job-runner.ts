@@ -88,6 +88,8 @@ export class JobRunner {
   #loop: Promise<void> | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
+  /** The last fill's claims all came back short: nothing more this runner may take was due. */
+  #drained = false;
   /** Woken since the loop last claimed: claim again before sleeping. */
   #woken = false;
 
@@ -225,7 +227,11 @@ export class JobRunner {
   async #fill(): Promise<Job[]> {
     const { concurrency, urgentSlots, backgroundSlots, kindConcurrency } = this.#o;
     const settings = { concurrency, urgentSlots, backgroundSlots, kindConcurrency };
-    return fillSlots(planClaims([...this.#running.values()], settings), (claim) => this.#claim(claim));
+    const { taken, drained } = await fillSlots(planClaims([...this.#running.values()], settings), (claim) =>
+      this.#claim(claim),
+    );
+    this.#drained = drained;
+    return taken;
   }
 
   async #claim(claim: Pick<ClaimOptions, 'limit' | 'onlyId' | 'priority' | 'kinds'>): Promise<Job[]> {
@@ -252,6 +258,7 @@ export class JobRunner {
     });
     this.#running.set(job.id, { kind: job.kind, priority: job.priority, controller, done });
     const heartbeat = setInterval(() => void this.#renew(job, controller), Math.max(10, this.#o.leaseMs / 3));
+    let succeeded = false;
     try {
       const handler = this.#handlerFor(job.kind);
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
@@ -259,6 +266,7 @@ export class JobRunner {
       if (job.attempts > job.max_attempts) throw new Error('attempts exhausted: its runners kept losing the lease');
       const result = await handler.run(job, controller.signal);
       await this.#outcomes.done(job);
+      succeeded = true;
       return result;
     } catch (error) {
       // Aborted by this runner (stopping, or its lease was lost): not the job's failure.
@@ -271,7 +279,10 @@ export class JobRunner {
       clearInterval(heartbeat);
       this.#running.delete(job.id);
       resolveDone();
-      this.wake(); // its slot is free: refill it now, not after pollMs
+      // Its slot is free: refill it now, not after pollMs. Unless it succeeded and the last fill
+      // found nothing more due: then a claim would find nothing (a request's own adopted job
+      // ending after each create), and new work announces itself by NOTIFY anyway.
+      if (!(succeeded && this.#drained)) this.wake();
     }
   }
 

@@ -45,6 +45,8 @@ export interface ClaimPlan {
   background: number;
   floor: number;
   claims: PlannedClaim[];
+  /** Every kind of work has a claim here (none is out of room): all short means nothing more is due. */
+  complete: boolean;
 }
 
 export const kindMatches = (kind: string, pattern: KindPattern): boolean =>
@@ -70,7 +72,7 @@ export function slotSplit(s: Pick<SlotSettings, 'concurrency' | 'urgentSlots' | 
 /** The claims that fill the free slots (none when no slot is free). */
 export function planClaims(running: readonly RunningJob[], s: SlotSettings): ClaimPlan {
   const free = s.concurrency - running.length;
-  if (free <= 0) return { free: 0, background: 0, floor: 0, claims: [] };
+  if (free <= 0) return { free: 0, background: 0, floor: 0, claims: [], complete: false };
   const { urgent, floor } = slotSplit(s);
   const runningBackground = running.filter((j) => isBackground(j.priority)).length;
   const background = Math.max(0, s.concurrency - urgent - runningBackground);
@@ -96,7 +98,8 @@ export function planClaims(running: readonly RunningJob[], s: SlotSettings): Cla
   if (background > 0) {
     claims.push({ limit: Math.min(free, background), priority: bg, kinds: { except: capped } });
   }
-  return { free, background, floor: lacking, claims };
+  const complete = background > 0 && capped.every((pattern) => room(pattern) > 0);
+  return { free, background, floor: lacking, claims, complete };
 }
 
 /**
@@ -133,15 +136,22 @@ const filterKey = (c: PlannedClaim) => JSON.stringify([c.priority ?? null, c.kin
 export async function fillSlots<J extends RunningJob>(
   plan: ClaimPlan,
   claim: (c: PlannedClaim) => Promise<J[]>,
-): Promise<J[]> {
+): Promise<{ taken: J[]; drained: boolean }> {
   const taken: J[] = [];
   const drained = new Set<string>();
+  // Whether every claim came back short: nothing more this runner may take is due now.
+  let allShort = plan.complete;
   for (const planned of plan.claims) {
     const narrowed = narrowClaim(plan, planned, taken);
-    if (!narrowed || drained.has(filterKey(narrowed))) continue;
+    if (narrowed && drained.has(filterKey(narrowed))) continue;
+    if (!narrowed) {
+      allShort = false; // no room left for this kind of work: some of it may be due
+      continue;
+    }
     const jobs = await claim(narrowed);
     taken.push(...jobs);
     if (jobs.length < narrowed.limit) drained.add(filterKey(narrowed));
+    else allShort = false;
   }
-  return taken;
+  return { taken, drained: allShort };
 }

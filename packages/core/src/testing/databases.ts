@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import type { LogConfig } from 'kysely';
 import pg from 'pg';
 import { type DatabaseEngine, openDatabase, type SlipwayStorage } from '../storage/database.js';
 
@@ -70,17 +71,18 @@ export async function createScratchDatabase(
 /** A fresh, migrated database on `engine`; `close()` also drops it. */
 export async function createTestStorage(
   engine: DatabaseEngine,
-  opts: { poolSize?: number } = {},
+  opts: { poolSize?: number; log?: LogConfig } = {},
 ): Promise<TestStorage> {
+  const log = opts.log ? { log: opts.log } : {};
   if (engine === 'pglite') {
     const template = process.env.SLIPWAY_PGLITE_TEMPLATE;
     const loadDataDir = template ? new Blob([await readFile(template)]) : undefined;
-    return openDatabase({ memory: true, ...(loadDataDir ? { loadDataDir } : {}) });
+    return openDatabase({ memory: true, ...(loadDataDir ? { loadDataDir } : {}), ...log });
   }
   const scratch = await createScratchDatabase();
   let storage: SlipwayStorage;
   try {
-    storage = await openDatabase({ url: scratch.url, poolSize: opts.poolSize ?? 10 });
+    storage = await openDatabase({ url: scratch.url, poolSize: opts.poolSize ?? 10, ...log });
   } catch (error) {
     await scratch.drop();
     throw error;
