@@ -159,4 +159,18 @@ describe.each(engines)('expiry in batches on %s', (engine) => {
     );
     expect(ends.map((e) => e.action)).toEqual(['resource.expired']);
   });
+
+  it('a release naming the resource in capitals is the same release: no second job beside the batch', async () => {
+    const [id = ''] = await running(1);
+    clock.advance(61_000);
+    await slipway.sweep(); // RELEASING, named by a resource.expire job
+    await slipway.resources.release(alice, id.toUpperCase(), { wait: false });
+    await slipway.resources.release(alice, id.slice(0, 8).toUpperCase() + id.slice(8), { wait: false });
+    const active = await storage.db
+      .selectFrom('jobs')
+      .select('kind')
+      .where('state', 'in', ['queued', 'running'])
+      .execute();
+    expect(active.map((j) => j.kind)).toEqual(['resource.expire']);
+  });
 });

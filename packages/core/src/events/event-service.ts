@@ -5,13 +5,31 @@
  */
 
 import type { Kysely } from 'kysely';
+import { z } from 'zod';
 import type { Actor } from '../domain.js';
 import { assertStorableInput } from '../limits/input-policy.js';
 import type { Logger } from '../provisioner/provisioner.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
+import { parseOrThrow } from '../util/parse.js';
 import { type EventHistoryQuery, listEventHistory } from './event-history.js';
 import type { EventLog, EventQuery, NewEvent, SlipwayEvent } from './event-log.js';
 import { adminEventSink, resourceEventSink, type StoredEventSink, systemEventSink } from './event-sinks.js';
+
+/** A seq cursor: a whole number within a signed 64-bit integer (a number, or a bigint beyond 2^53). */
+const seqCursor = z.union([
+  z.number().int(),
+  z
+    .bigint()
+    .min(-(2n ** 63n))
+    .max(2n ** 63n - 1n),
+]);
+const pageSize = z.number().int().positive();
+const eventFilter = {
+  resourceId: z.uuid().optional(),
+  type: z.enum(['vm', 'system', 'admin']).optional(),
+};
+const ListSchema = z.object({ after: seqCursor.optional(), first: pageSize.optional(), ...eventFilter });
+const HistorySchema = z.object({ before: seqCursor.optional(), last: pageSize.optional(), ...eventFilter });
 
 export interface EventServiceDeps {
   db: Kysely<SlipwayDatabase>;
@@ -29,12 +47,14 @@ export class EventService {
   /** Events visible to `actor` (their own resources'; admins see all), oldest first. */
   async list(actor: Actor, query: EventQuery = {}): Promise<SlipwayEvent[]> {
     assertStorableInput(query, 'filter');
+    parseOrThrow(ListSchema, query, 'filter');
     return this.#d.log.list(this.#d.db, actor, query);
   }
 
   /** The same events newest first, paged back with `before` (the smallest seq seen). */
   async history(actor: Actor, query: EventHistoryQuery = {}): Promise<SlipwayEvent[]> {
     assertStorableInput(query, 'filter');
+    parseOrThrow(HistorySchema, query, 'filter');
     return listEventHistory(this.#d.db, actor, query);
   }
 

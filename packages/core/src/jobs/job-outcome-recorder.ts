@@ -5,11 +5,12 @@
  * the job (`locked_by`, `state = 'running'`): a runner whose lease was taken over records
  * nothing, the new owner does.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Clock, Logger } from '../provisioner/provisioner.js';
 import type { SlipwayDatabase } from '../storage/schema.js';
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import { appendHistory, historyEntry, type JobOutcome } from './job-history.js';
+import { JOBS_CHANNEL } from './job-queue.js';
 import type { Job, JobHandler } from './job-runner.js';
 
 export interface OutcomeRecorderDeps {
@@ -42,7 +43,7 @@ export class JobOutcomeRecorder {
   async giveBack(job: Job): Promise<void> {
     const { db, clock, workerId } = this.#d;
     const now = clock.now();
-    await db
+    const res = await db
       .updateTable('jobs')
       .set((eb) => ({
         state: 'queued',
@@ -56,21 +57,23 @@ export class JobOutcomeRecorder {
       .where('id', '=', job.id)
       .where('locked_by', '=', workerId)
       .where('state', '=', 'running')
-      .execute();
+      .executeTakeFirst();
+    // Due now: any replica's idle runner may take it (an idle one sleeps until a NOTIFY).
+    if (res.numUpdatedRows > 0n) await sql`select pg_notify(${JOBS_CHANNEL}, ${job.kind})`.execute(db);
   }
 
-  /** The handler threw: this, and only this, uses up an attempt (a crash or takeover never gets here). */
-  async fail(job: Job, error: unknown): Promise<void> {
+  /**
+   * The handler threw: this, and only this, uses up an attempt (a crash or takeover never gets
+   * here). Returns when the retry is due, when there is one and it is still this runner's.
+   */
+  async fail(job: Job, error: unknown): Promise<Date | undefined> {
     const { clock, logger, backoff, random } = this.#d;
     const message = error instanceof Error ? error.message : String(error);
     if (job.attempts < job.max_attempts) {
       const delay = backoffDelay(job.attempts, backoff, random);
-      const owned = await this.#finish(job, {
-        state: 'queued',
-        last_error: message,
-        run_at: new Date(clock.now().getTime() + delay),
-      });
-      if (!owned) return; // another runner took the job over; its outcome is theirs to record
+      const runAt = new Date(clock.now().getTime() + delay);
+      const owned = await this.#finish(job, { state: 'queued', last_error: message, run_at: runAt });
+      if (!owned) return undefined; // another runner took the job over; its outcome is theirs to record
       logger.warn('job failed, will retry', {
         jobId: job.id,
         kind: job.kind,
@@ -82,11 +85,12 @@ export class JobOutcomeRecorder {
         .handlerFor(job.kind)
         ?.onRetry?.(job, error)
         .catch((e: unknown) => logger.warn('onRetry hook failed', { jobId: job.id, error: String(e) }));
-      return;
+      return runAt;
     }
-    if (!(await this.#finish(job, { state: 'dead', last_error: message }))) return;
+    if (!(await this.#finish(job, { state: 'dead', last_error: message }))) return undefined;
     logger.error('job gave up', { jobId: job.id, kind: job.kind, attempts: job.attempts, error: message });
     await this.#d.handlerFor(job.kind)?.onDead?.(job, error);
+    return undefined;
   }
 
   #entry(job: Job, outcome: JobOutcome, now: Date, error?: string) {

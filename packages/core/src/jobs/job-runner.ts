@@ -90,6 +90,7 @@ export class JobRunner {
   #wake: (() => void) | undefined;
   /** The last fill's claims all came back short: nothing more this runner may take was due. */
   #drained = false;
+  readonly #retryTimers = new Set<NodeJS.Timeout>();
   /** Woken since the loop last claimed: claim again before sleeping. */
   #woken = false;
 
@@ -185,9 +186,22 @@ export class JobRunner {
     this.#wake?.();
   }
 
+  /** Wake the loop when a retry falls due: nothing announces it, and a drained runner sleeps until pollMs. */
+  #wakeAt(at: Date): void {
+    const delay = Math.min(Math.max(0, at.getTime() - this.#o.clock.now().getTime()), 2 ** 31 - 1);
+    const timer = setTimeout(() => {
+      this.#retryTimers.delete(timer);
+      this.wake();
+    }, delay);
+    timer.unref();
+    this.#retryTimers.add(timer);
+  }
+
   /** Stop taking jobs; abort and await the running ones (their leases will expire). */
   async stop(): Promise<void> {
     this.#stopping = true;
+    for (const timer of this.#retryTimers) clearTimeout(timer);
+    this.#retryTimers.clear();
     this.wake();
     for (const r of this.#running.values()) r.controller.abort(new Error('job runner stopping'));
     await this.#loop;
@@ -271,9 +285,10 @@ export class JobRunner {
     } catch (error) {
       // Aborted by this runner (stopping, or its lease was lost): not the job's failure.
       const settle = controller.signal.aborted ? this.#outcomes.giveBack(job) : this.#outcomes.fail(job, error);
-      await settle.catch((e: unknown) =>
+      const retryAt = await settle.catch((e: unknown) =>
         this.#o.logger.error('could not record job failure', { jobId: job.id, error: String(e) }),
       );
+      if (retryAt) this.#wakeAt(retryAt);
       return undefined;
     } finally {
       clearInterval(heartbeat);
@@ -281,7 +296,8 @@ export class JobRunner {
       resolveDone();
       // Its slot is free: refill it now, not after pollMs. Unless it succeeded and the last fill
       // found nothing more due: then a claim would find nothing (a request's own adopted job
-      // ending after each create), and new work announces itself by NOTIFY anyway.
+      // ending after each create). New and handed-back jobs announce themselves by NOTIFY and
+      // retries by a timer; jobs due by `runAt` or an ended lease wait for pollMs.
       if (!(succeeded && this.#drained)) this.wake();
     }
   }

@@ -40,7 +40,7 @@ export async function releaseResource(d: ReleaseDeps, actor: Actor, id: string, 
     const cause = { reason: 'user', actorId: actor.id } as const;
     if (ENDED.includes(row.status)) return { row, jobId: undefined };
     // Already releasing: make sure a release is alive (no-op when one is), then answer as it is.
-    if (row.status === 'RELEASING') return { row, jobId: await d.jobs.ensureRelease(trx, now, id, cause) };
+    if (row.status === 'RELEASING') return { row, jobId: await d.jobs.ensureRelease(trx, now, row.id, cause) };
     if (!RELEASABLE.includes(row.status)) {
       throw new SlipwayError('INVALID_STATE', `resource ${id} is ${row.status} and cannot be released yet`, {
         details: { status: row.status },
@@ -58,10 +58,10 @@ export async function releaseResource(d: ReleaseDeps, actor: Actor, id: string, 
           ? { status: 'RELEASED', released_at: now, updated_at: now }
           : { status: 'RELEASING', updated_at: now },
       )
-      .where('id', '=', id)
+      .where('id', '=', row.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    const jobId = nothingToRelease ? undefined : await d.jobs.release(trx, now, id, cause);
+    const jobId = nothingToRelease ? undefined : await d.jobs.release(trx, now, row.id, cause);
     await d.events.append(trx, {
       type: 'vm',
       action: next.status === 'RELEASED' ? 'resource.released' : 'resource.releasing',
