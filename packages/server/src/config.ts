@@ -32,6 +32,9 @@ export interface ServerConfig {
   jobLeaseMs: number;
   /** Jobs one replica runs at once. */
   jobConcurrency: number;
+  /** Of those, slots kept for user-facing work, and a floor for background work (docs/operations.md). */
+  jobUrgentSlots: number;
+  jobBackgroundSlots: number;
   sweepIntervalMs: number;
   /** Days history is kept (docs/operations.md); 0 keeps it for ever. */
   retention: { eventsDays: number; resourcesDays: number; machinesDays: number };
@@ -115,6 +118,8 @@ const EnvSchema = z.object({
   SLIPWAY_WAIT_SECONDS: wholeNumber(0, 3600).default(60),
   SLIPWAY_JOB_LEASE_MS: wholeNumber(500, 3_600_000).default(30_000),
   SLIPWAY_JOB_CONCURRENCY: wholeNumber(1, 1_000).default(8),
+  SLIPWAY_JOB_URGENT_SLOTS: wholeNumber(0, 1_000).default(1),
+  SLIPWAY_JOB_BACKGROUND_SLOTS: wholeNumber(0, 1_000).default(1),
   SLIPWAY_SWEEP_INTERVAL_MS: wholeNumber(50, 3_600_000).default(5_000),
   SLIPWAY_RETENTION_EVENTS_DAYS: wholeNumber(0, 36_500).default(90),
   SLIPWAY_RETENTION_RESOURCES_DAYS: wholeNumber(0, 36_500).default(30),
@@ -182,6 +187,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     waitSeconds: e.SLIPWAY_WAIT_SECONDS,
     jobLeaseMs: e.SLIPWAY_JOB_LEASE_MS,
     jobConcurrency: e.SLIPWAY_JOB_CONCURRENCY,
+    jobUrgentSlots: e.SLIPWAY_JOB_URGENT_SLOTS,
+    jobBackgroundSlots: e.SLIPWAY_JOB_BACKGROUND_SLOTS,
     sweepIntervalMs: e.SLIPWAY_SWEEP_INTERVAL_MS,
     retention: {
       eventsDays: e.SLIPWAY_RETENTION_EVENTS_DAYS,

@@ -30,6 +30,7 @@ import { type ClaimOptions, claimJobs, type KindPattern } from './job-claim.js';
 import { logTakeover, takenOverBy } from './job-history.js';
 import { JobOutcomeRecorder } from './job-outcome-recorder.js';
 import { fillSlots, planClaims, type RunningJob } from './job-slots.js';
+import { LoopAlarm } from './loop-alarm.js';
 
 export type Job = Selectable<JobsTable>;
 
@@ -87,12 +88,9 @@ export class JobRunner {
   readonly #outcomes: JobOutcomeRecorder;
   #loop: Promise<void> | undefined;
   #stopping = false;
-  #wake: (() => void) | undefined;
   /** The last fill's claims all came back short: nothing more this runner may take was due. */
   #drained = false;
-  readonly #retryTimers = new Set<NodeJS.Timeout>();
-  /** Woken since the loop last claimed: claim again before sleeping. */
-  #woken = false;
+  readonly #alarm: LoopAlarm;
 
   constructor(options: JobRunnerOptions) {
     this.#o = {
@@ -107,6 +105,7 @@ export class JobRunner {
       ...options,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     };
+    this.#alarm = new LoopAlarm(this.#o.pollMs);
     const handlerFor = (kind: string) => this.#handlerFor(kind);
     this.#outcomes = new JobOutcomeRecorder({ ...this.#o, workerId: this.workerId, handlerFor });
   }
@@ -182,26 +181,13 @@ export class JobRunner {
 
   /** Wake the loop now (a NOTIFY arrived). */
   wake(): void {
-    this.#woken = true;
-    this.#wake?.();
-  }
-
-  /** Wake the loop when a retry falls due: nothing announces it, and a drained runner sleeps until pollMs. */
-  #wakeAt(at: Date): void {
-    const delay = Math.min(Math.max(0, at.getTime() - this.#o.clock.now().getTime()), 2 ** 31 - 1);
-    const timer = setTimeout(() => {
-      this.#retryTimers.delete(timer);
-      this.wake();
-    }, delay);
-    timer.unref();
-    this.#retryTimers.add(timer);
+    this.#alarm.wake();
   }
 
   /** Stop taking jobs; abort and await the running ones (their leases will expire). */
   async stop(): Promise<void> {
     this.#stopping = true;
-    for (const timer of this.#retryTimers) clearTimeout(timer);
-    this.#retryTimers.clear();
+    this.#alarm.clear();
     this.wake();
     for (const r of this.#running.values()) r.controller.abort(new Error('job runner stopping'));
     await this.#loop;
@@ -211,30 +197,18 @@ export class JobRunner {
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
-      this.#woken = false; // a wake from here on (a job finishing mid-claim) is not lost
+      this.#alarm.arm(); // a wake from here on (a job finishing mid-claim) is not lost
       try {
         for (const job of await this.#fill()) void this.#execute(job);
       } catch (error) {
         this.#o.logger.error('job claim failed', { error: String(error) });
       }
       // Every slot is busy or nothing we may take is due: a finished job or a NOTIFY wakes us.
-      await this.#sleep();
+      await this.#alarm.sleep();
       // Let timers and I/O in before the next claim: on PGlite a query settles in microtasks,
       // so a backlog refilled from finishing jobs would otherwise hold the event loop to itself.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-  }
-
-  async #sleep(): Promise<void> {
-    if (this.#woken || this.#stopping) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.#o.pollMs);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.#wake = undefined;
   }
 
   /** Claim for every free slot, in job-slots.ts order. */
@@ -288,7 +262,7 @@ export class JobRunner {
       const retryAt = await settle.catch((e: unknown) =>
         this.#o.logger.error('could not record job failure', { jobId: job.id, error: String(e) }),
       );
-      if (retryAt) this.#wakeAt(retryAt);
+      if (retryAt) this.#alarm.wakeIn(retryAt.getTime() - this.#o.clock.now().getTime());
       return undefined;
     } finally {
       clearInterval(heartbeat);
