@@ -4,11 +4,12 @@
  * `seq`; users see the events of their own resources, admins see all.
  */
 
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { type Actor, isAdmin } from '../domain.js';
 import { LIMITS } from '../limits/limits.js';
 import type { Executor } from '../storage/executor.js';
 import { runStatement, statement } from '../storage/prepared.js';
+import type { EventsTable } from '../storage/schema.js';
 
 export type EventType = 'vm' | 'system' | 'admin';
 export type Severity = 'info' | 'warning' | 'critical';
@@ -131,18 +132,7 @@ export class EventLog {
 
   /** Events visible to `actor`, oldest first. */
   async list(db: Executor, actor: Actor, query: EventQuery = {}): Promise<SlipwayEvent[]> {
-    const rows = await this.listQuery(db, actor, query).execute();
-    return rows.map((r) => ({
-      seq: r.seq,
-      type: r.type,
-      action: r.action,
-      severity: r.severity,
-      actorId: r.actor_id,
-      ownerId: r.owner_id,
-      resourceId: r.resource_id,
-      data: r.data,
-      createdAt: r.created_at,
-    }));
+    return (await this.listQuery(db, actor, query).execute()).map(toEvent);
   }
 
   /**
@@ -150,16 +140,49 @@ export class EventLog {
    * (owner_id, seq), (resource_id, seq) or the seq key itself (docs/operations.md, "Indexes").
    */
   listQuery(db: Executor, actor: Actor, query: EventQuery = {}) {
-    let q = db
-      .selectFrom('events')
-      .selectAll()
-      .orderBy('seq', 'asc')
-      .limit(Math.min(Math.max(query.first ?? LIMITS.eventPage.defaultSize, 1), LIMITS.eventPage.maxSize));
-    if (!isAdmin(actor)) q = q.where('owner_id', '=', actor.id);
-    // As text cast to int8: exact over the whole column, whatever the driver does with a bigint.
-    if (query.after !== undefined) q = q.where('seq', '>', sql<number>`${String(query.after)}::int8`);
-    if (query.resourceId !== undefined) q = q.where('resource_id', '=', query.resourceId);
-    if (query.type !== undefined) q = q.where('type', '=', query.type);
-    return q;
+    const { after, first, ...filter } = query;
+    return eventPageQuery(db, actor, { order: 'asc', cursor: after, size: first, ...filter });
   }
+}
+
+/** One page of the events `actor` may see, from `cursor` on (exclusive), oldest or newest first. */
+export function eventPageQuery(
+  db: Executor,
+  actor: Actor,
+  page: {
+    order: 'asc' | 'desc';
+    cursor?: number | bigint | undefined;
+    size?: number | undefined;
+    resourceId?: string | undefined;
+    type?: EventType | undefined;
+  },
+) {
+  let q = db
+    .selectFrom('events')
+    .selectAll()
+    .orderBy('seq', page.order)
+    .limit(Math.min(Math.max(page.size ?? LIMITS.eventPage.defaultSize, 1), LIMITS.eventPage.maxSize));
+  if (!isAdmin(actor)) q = q.where('owner_id', '=', actor.id);
+  // As text cast to int8: exact over the whole column, whatever the driver does with a bigint.
+  if (page.cursor !== undefined) {
+    q = q.where('seq', page.order === 'asc' ? '>' : '<', sql<number>`${String(page.cursor)}::int8`);
+  }
+  if (page.resourceId !== undefined) q = q.where('resource_id', '=', page.resourceId);
+  if (page.type !== undefined) q = q.where('type', '=', page.type);
+  return q;
+}
+
+/** A stored event row as the API shows it. */
+export function toEvent(r: Selectable<EventsTable>): SlipwayEvent {
+  return {
+    seq: r.seq,
+    type: r.type,
+    action: r.action,
+    severity: r.severity,
+    actorId: r.actor_id,
+    ownerId: r.owner_id,
+    resourceId: r.resource_id,
+    data: r.data,
+    createdAt: r.created_at,
+  };
 }
