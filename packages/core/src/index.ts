@@ -126,6 +126,7 @@ export type {
 } from './provisioner/provisioner-store.js';
 export { ProvisionerRegistry, type RegistryDeps } from './provisioner/registry.js';
 export {
+  CATALOG_TTL_MS,
   type CallContext,
   type RuntimeOperation,
   type RuntimeOptions,

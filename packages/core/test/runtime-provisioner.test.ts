@@ -169,6 +169,27 @@ describe('RuntimeProvisioner', () => {
     const bad = new RuntimeProvisioner(fake({ catalog: () => ({ images: [{ name: '' }], sizes: [] }) as never }), deps);
     expect(await codeOf(bad.catalog(call))).toBe('PROVISIONER_INVALID_OUTPUT');
   });
+
+  it('keeps a catalog a while: concurrent and later askers share one plugin call; a failure is not kept', async () => {
+    let calls = 0;
+    let fail = true;
+    const rt = new RuntimeProvisioner(
+      fake({
+        catalog: async () => {
+          calls += 1;
+          if (fail) throw new Error('provider down');
+          return { images: [{ name: 'debian-12' }], sizes: [], anySpec: true };
+        },
+      }),
+      deps,
+    );
+    expect(await codeOf(rt.catalog(call))).toBe('PROVISIONER_FAILED');
+    fail = false;
+    const [a, b] = await Promise.all([rt.catalog(call), rt.catalog(call)]);
+    expect(await rt.catalog(call)).toBe(a);
+    expect(b).toBe(a);
+    expect(calls).toBe(2); // the failure, then one call for the three that followed
+  });
 });
 
 describe('ProvisionerRegistry', () => {

@@ -66,8 +66,9 @@ export interface ProvisionerCapabilities<Options extends ProvisionerOptions = Pr
   /**
    * The images and sizes a request may name, and which `options` fields take their names, so
    * a client (the dashboard's launch form) can offer lists instead of free text. Say only what
-   * users may see: no credentials, host paths or prices. Default: no catalog (the client asks
-   * for vCPU/RAM/disk; `provisioners { catalog }` is null).
+   * users may see: no credentials, host paths or prices. The core keeps an answer for a minute
+   * (`CATALOG_TTL_MS`). Default: no catalog (the client asks for vCPU/RAM/disk;
+   * `provisioners { catalog }` is null).
    */
   catalog?(ctx: ProvisionContext): Catalog | Promise<Catalog>;
 

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { ResourceSpec } from '../domain.js';
 import { errorMessage, SlipwayError } from '../errors.js';
 import { runAbortable } from '../util/abort.js';
+import { TtlCache } from '../util/ttl-cache.js';
 import {
   type CapabilityName,
   type Catalog,
@@ -68,6 +69,7 @@ export class RuntimeProvisioner {
   readonly #timeouts: typeof DEFAULT_TIMEOUTS;
   readonly #logger: Logger;
   readonly #deps: RuntimeDeps;
+  readonly #catalog = new TtlCache<Catalog>(CATALOG_TTL_MS);
 
   constructor(plugin: Provisioner, deps: RuntimeDeps, options: RuntimeOptions = {}) {
     this.#plugin = plugin;
@@ -229,11 +231,16 @@ export class RuntimeProvisioner {
     return this.#validate(RefreshSchema, out, 'refresh');
   }
 
-  /** What the plugin offers by name (`catalog` capability), checked against the contract. */
+  /**
+   * What the plugin offers by name (`catalog` capability), checked against the contract. Kept
+   * for `CATALOG_TTL_MS`: every launch form asks, and a plugin may ask its provider.
+   */
   async catalog(call: CallContext): Promise<Catalog> {
     const catalog = this.#require('catalog');
-    const out = await this.#call('catalog', call, '', async (ctx) => catalog.call(this.#plugin, ctx));
-    return this.#validate(CatalogSchema, out, 'catalog');
+    return this.#catalog.get(async () => {
+      const out = await this.#call('catalog', call, '', async (ctx) => catalog.call(this.#plugin, ctx));
+      return this.#validate(CatalogSchema, out, 'catalog');
+    });
   }
 
   async inventory(call: CallContext): Promise<InventoryItem[]> {
@@ -305,6 +312,9 @@ export class RuntimeProvisioner {
     return parsed.data;
   }
 }
+
+/** How long a plugin's catalog answer is kept. */
+export const CATALOG_TTL_MS = 60_000;
 
 const NO_EVENTS: CallContext = { events: { emit: () => {} } };
 const NO_TERMS: QuoteTerms = { ttlSeconds: null };
