@@ -50,14 +50,17 @@ export async function mintToken(options: MintTokenOptions): Promise<string> {
 /** Why a presented token was refused; goes into the UNAUTHENTICATED message. */
 export type TokenProblem = 'expired' | 'invalid';
 
-export type VerifyResult = { actor: Actor; problem: null } | { actor: null; problem: TokenProblem };
+export type VerifyResult =
+  /** `expiresAt`: the token's `exp`, when it has one (an event stream ends then). */
+  { actor: Actor; problem: null; expiresAt: Date | null } | { actor: null; problem: TokenProblem };
 
 export async function verifyToken(token: string, secret: string): Promise<VerifyResult> {
   try {
     const { payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'] });
     const claims = ClaimsSchema.safeParse(payload);
     if (!claims.success) return { actor: null, problem: 'invalid' };
-    return { actor: { id: claims.data.sub, role: claims.data.role }, problem: null };
+    const expiresAt = typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : null;
+    return { actor: { id: claims.data.sub, role: claims.data.role }, problem: null, expiresAt };
   } catch (error) {
     return { actor: null, problem: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
   }

@@ -32,6 +32,8 @@ export interface ServerConfig {
   jobLeaseMs: number;
   /** Jobs one replica runs at once. */
   jobConcurrency: number;
+  /** Event subscriptions (SSE) one account may hold open on one replica. */
+  maxSubscriptionsPerAccount: number;
   /** Of those, slots kept for user-facing work, and a floor for background work (docs/operations.md). */
   jobUrgentSlots: number;
   jobBackgroundSlots: number;
@@ -118,6 +120,7 @@ const EnvSchema = z.object({
   SLIPWAY_WAIT_SECONDS: wholeNumber(0, 3600).default(60),
   SLIPWAY_JOB_LEASE_MS: wholeNumber(500, 3_600_000).default(30_000),
   SLIPWAY_JOB_CONCURRENCY: wholeNumber(1, 1_000).default(8),
+  SLIPWAY_MAX_SUBSCRIPTIONS_PER_ACCOUNT: wholeNumber(1, 10_000).default(10),
   SLIPWAY_JOB_URGENT_SLOTS: wholeNumber(0, 1_000).default(1),
   SLIPWAY_JOB_BACKGROUND_SLOTS: wholeNumber(0, 1_000).default(1),
   SLIPWAY_SWEEP_INTERVAL_MS: wholeNumber(50, 3_600_000).default(5_000),
@@ -187,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     waitSeconds: e.SLIPWAY_WAIT_SECONDS,
     jobLeaseMs: e.SLIPWAY_JOB_LEASE_MS,
     jobConcurrency: e.SLIPWAY_JOB_CONCURRENCY,
+    maxSubscriptionsPerAccount: e.SLIPWAY_MAX_SUBSCRIPTIONS_PER_ACCOUNT,
     jobUrgentSlots: e.SLIPWAY_JOB_URGENT_SLOTS,
     jobBackgroundSlots: e.SLIPWAY_JOB_BACKGROUND_SLOTS,
     sweepIntervalMs: e.SLIPWAY_SWEEP_INTERVAL_MS,

@@ -3,6 +3,7 @@ import type { Actor, Logger, Slipway } from '@slipway/core';
 import type { PoolProvisioner } from '@slipway/provisioner-pool';
 import { authenticate, type TokenProblem } from './auth.js';
 import type { ServerConfig } from './config.js';
+import { EventStreams } from './event-streams.js';
 
 export interface GraphQLContext {
   actor: Actor | null;
@@ -15,14 +16,26 @@ export interface GraphQLContext {
   pools: ReadonlyMap<string, PoolProvisioner>;
   /** Aborted when the client goes away; ends subscriptions promptly. */
   signal: AbortSignal;
+  /** When the caller's token expires (null: no token, or one without `exp`). */
+  tokenExpiresAt: Date | null;
+  /** This replica's open event subscriptions (a cap per account, an end at token expiry). */
+  streams: EventStreams;
 }
 
 export type ContextDeps = Pick<GraphQLContext, 'slipway' | 'config' | 'logger' | 'pools'>;
 
 export function contextFactory(deps: ContextDeps) {
+  const streams = new EventStreams(deps.config.maxSubscriptionsPerAccount);
   return async ({ request }: { request: Request }): Promise<GraphQLContext> => {
     const auth = await authenticate(request, deps.config.jwtSecret);
-    return { ...deps, actor: auth?.actor ?? null, tokenProblem: auth?.problem ?? null, signal: request.signal };
+    return {
+      ...deps,
+      actor: auth?.actor ?? null,
+      tokenProblem: auth?.problem ?? null,
+      tokenExpiresAt: auth?.problem === null ? auth.expiresAt : null,
+      signal: request.signal,
+      streams,
+    };
   };
 }
 

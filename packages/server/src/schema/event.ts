@@ -61,11 +61,14 @@ builder.subscriptionFields((t) => ({
       // Scope-auth guards `resolve`, which runs per event; the stream itself must be guarded here.
       if (!ctx.actor) throw unauthenticatedError(ctx.tokenProblem);
       const resourceId = resourceIdArg(args.resourceId);
-      return ctx.slipway.watch(actorOf(ctx), {
-        signal: ctx.signal,
-        ...(args.after != null ? { after: args.after } : {}),
-        ...(resourceId !== undefined ? { resourceId } : {}),
-      });
+      const actor = actorOf(ctx);
+      return ctx.streams.open(actor.id, ctx.tokenExpiresAt, ctx.signal, (signal) =>
+        ctx.slipway.watch(actor, {
+          signal,
+          ...(args.after != null ? { after: args.after } : {}),
+          ...(resourceId !== undefined ? { resourceId } : {}),
+        }),
+      );
     },
     resolve: (event) => event,
   }),
