@@ -59,7 +59,9 @@ export async function verifyToken(token: string, secret: string): Promise<Verify
     const { payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'] });
     const claims = ClaimsSchema.safeParse(payload);
     if (!claims.success) return { actor: null, problem: 'invalid' };
-    const expiresAt = typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : null;
+    // An `exp` past what a Date holds is no expiry anyone will see.
+    const exp = typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : null;
+    const expiresAt = exp && Number.isFinite(exp.getTime()) ? exp : null;
     return { actor: { id: claims.data.sub, role: claims.data.role }, problem: null, expiresAt };
   } catch (error) {
     return { actor: null, problem: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };

@@ -32,8 +32,9 @@ export interface ServerConfig {
   jobLeaseMs: number;
   /** Jobs one replica runs at once. */
   jobConcurrency: number;
-  /** Event subscriptions (SSE) one account may hold open on one replica. */
+  /** Event subscriptions (SSE) one account may hold open on one replica, and all accounts together. */
   maxSubscriptionsPerAccount: number;
+  maxSubscriptions: number;
   /** Of those, slots kept for user-facing work, and a floor for background work (docs/operations.md). */
   jobUrgentSlots: number;
   jobBackgroundSlots: number;
@@ -121,6 +122,7 @@ const EnvSchema = z.object({
   SLIPWAY_JOB_LEASE_MS: wholeNumber(500, 3_600_000).default(30_000),
   SLIPWAY_JOB_CONCURRENCY: wholeNumber(1, 1_000).default(8),
   SLIPWAY_MAX_SUBSCRIPTIONS_PER_ACCOUNT: wholeNumber(1, 10_000).default(10),
+  SLIPWAY_MAX_SUBSCRIPTIONS: wholeNumber(1, 1_000_000).default(1_000),
   SLIPWAY_JOB_URGENT_SLOTS: wholeNumber(0, 1_000).default(1),
   SLIPWAY_JOB_BACKGROUND_SLOTS: wholeNumber(0, 1_000).default(1),
   SLIPWAY_SWEEP_INTERVAL_MS: wholeNumber(50, 3_600_000).default(5_000),
@@ -191,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     jobLeaseMs: e.SLIPWAY_JOB_LEASE_MS,
     jobConcurrency: e.SLIPWAY_JOB_CONCURRENCY,
     maxSubscriptionsPerAccount: e.SLIPWAY_MAX_SUBSCRIPTIONS_PER_ACCOUNT,
+    maxSubscriptions: e.SLIPWAY_MAX_SUBSCRIPTIONS,
     jobUrgentSlots: e.SLIPWAY_JOB_URGENT_SLOTS,
     jobBackgroundSlots: e.SLIPWAY_JOB_BACKGROUND_SLOTS,
     sweepIntervalMs: e.SLIPWAY_SWEEP_INTERVAL_MS,

@@ -25,7 +25,10 @@ export interface GraphQLContext {
 export type ContextDeps = Pick<GraphQLContext, 'slipway' | 'config' | 'logger' | 'pools'>;
 
 export function contextFactory(deps: ContextDeps) {
-  const streams = new EventStreams(deps.config.maxSubscriptionsPerAccount);
+  const streams = new EventStreams({
+    perAccount: deps.config.maxSubscriptionsPerAccount,
+    total: deps.config.maxSubscriptions,
+  });
   return async ({ request }: { request: Request }): Promise<GraphQLContext> => {
     const auth = await authenticate(request, deps.config.jwtSecret);
     return {
