@@ -11,8 +11,8 @@ interface Stream {
   close(): void;
 }
 
-function post(t: TestApp, token: string, accept: string, signal?: AbortSignal): Promise<Response> {
-  return t.app.yoga.fetch('http://localhost/graphql', {
+async function post(t: TestApp, token: string, accept: string, signal?: AbortSignal): Promise<Response> {
+  return await t.app.yoga.fetch('http://localhost/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${token}` },
     body: SUBSCRIBE,
