@@ -60,10 +60,18 @@ describe('authentication and roles', () => {
   });
 
   it('tokens carry sub and role (user by default)', async () => {
+    const before = Date.now();
     expect(await verifyToken(await mintToken({ secret: TEST_SECRET, userId: 'u1' }), TEST_SECRET)).toEqual({
       actor: { id: 'u1', role: 'user' },
       problem: null,
+      expiresAt: expect.any(Date),
     });
+    // An hour by default: the token's `exp`, which ends an event stream opened with it.
+    const { expiresAt } = (await verifyToken(await mintToken({ secret: TEST_SECRET, userId: 'u1' }), TEST_SECRET)) as {
+      expiresAt: Date;
+    };
+    expect(expiresAt.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 3_600_000);
+    expect(expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 3_600_000);
     const admin = await mintToken({ secret: TEST_SECRET, userId: 'root', role: 'admin', expiresIn: '30d' });
     const me = await t.gql('{ me { id role } }', {}, admin);
     expect(me.data).toEqual({ me: { id: 'root', role: 'ADMIN' } });
